@@ -1,0 +1,414 @@
+"""`paperqa` command line: a thin shell over `paperqa.Library`.
+
+Every command that prints results takes `--json`. Errors a user can fix are printed
+as one clear line (what, where, the way out) with exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .library import Library
+from .settings import Settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Ask questions of a reading list of classic LLM papers; answers cite paper, page and summary entry.",
+)
+catalog_app = typer.Typer(help="The papers the reading lists name.", invoke_without_command=True)
+app.add_typer(catalog_app, name="catalog")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+HomeOpt = Annotated[
+    Path | None, typer.Option("--home", help="Data root (default: $PAPERQA_HOME or the checkout).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+class UserError(Exception):
+    """An error the user can fix; printed without a traceback."""
+
+
+def _lib(home: Path | None = None, **overrides: Any) -> Library:
+    return Library(Settings.load(home=home, **overrides))
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+# --- catalog ------------------------------------------------------------------
+
+
+@catalog_app.callback()
+def catalog_list(
+    ctx: typer.Context,
+    as_json: JsonOpt = False,
+    all_items: Annotated[
+        bool, typer.Option("--all", help="Include the blog post, repo and unidentified item.")
+    ] = False,
+    home: HomeOpt = None,
+) -> None:
+    """List the papers (111 on the shipped lists)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    lib = _lib(home)
+    items = list(lib.catalog.items) if all_items else lib.catalog.papers
+    if as_json:
+        _print_json([_paper_json(p) for p in items])
+        return
+    table = Table(title=f"{len(lib.catalog.papers)} papers in the catalog", show_lines=False)
+    for col in ("id", "year", "title", "organisation", "lists", "fixes"):
+        table.add_column(col, overflow="fold")
+    for p in items:
+        lists = sorted({s.list_id.split("-")[0] for s in p.summaries})
+        table.add_row(
+            p.paper_id if p.kind == "paper" else f"{p.paper_id} ({p.kind})",
+            str(p.year or ""),
+            p.title,
+            p.organisation,
+            ",".join(lists),
+            str(len(p.corrections) or ""),
+        )
+    out.print(table)
+
+
+def _paper_json(p: Any) -> dict[str, Any]:
+    d = p.to_dict()
+    d["summaries"] = [
+        {k: v for k, v in s.items() if k != "fields"} | {"fields": dict(s["fields"])} for s in d["summaries"]
+    ]
+    return d
+
+
+@catalog_app.command("show")
+def catalog_show(
+    paper_id: Annotated[str, typer.Argument(help="paper_id, arXiv id or alias (e.g. QLoRA).")],
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Show one paper with its summary entries and corrections."""
+    lib = _lib(home)
+    try:
+        p = lib.paper(paper_id)
+    except KeyError as exc:
+        raise UserError(str(exc.args[0])) from exc
+    if as_json:
+        _print_json(_paper_json(p))
+        return
+    out.print(f"[bold]{p.title}[/bold]  ({p.paper_id}{'v' + str(p.version) if p.arxiv_id else ''})")
+    out.print(f"kind: {p.kind}   year: {p.year}   published: {p.published}   organisation: {p.organisation}")
+    if p.aliases:
+        out.print(f"aliases: {', '.join(p.aliases)}")
+    out.print(f"page: {p.abs_url}   pdf: {p.source_pdf_url}")
+    if p.note:
+        out.print(f"note: {p.note}")
+    for c in p.corrections:
+        out.print(
+            f"[yellow]correction[/yellow] ({c.list_id}, {c.field}): the list says «{c.listed}»; right: {c.correct}"
+        )
+        out.print(f"    evidence: {c.evidence}")
+    for s in p.summaries:
+        out.rule(f"{s.list_title} — {s.heading}  (line {s.line})")
+        out.print(s.text, markup=False)
+
+
+@catalog_app.command("check")
+def catalog_check(as_json: JsonOpt = False, home: HomeOpt = None) -> None:
+    """Validate: every list entry mapped, ids unique and well formed, a source for every paper."""
+    lib = _lib(home)
+    problems = lib.catalog.check()
+    cat = lib.catalog
+    summary = {
+        "ok": not problems,
+        "papers": len(cat.papers),
+        "items": len(cat.items),
+        "mentions": len(cat.mentions),
+        "mentions_by_list": {
+            f.stem: sum(1 for m in cat.mentions if m.mention.list_id == f.stem) for f in cat.list_files
+        },
+        "corrections": sum(len(p.corrections) for p in cat.items),
+        "problems": problems,
+    }
+    if as_json:
+        _print_json(summary)
+    else:
+        for line in problems:
+            err.print(f"[red]✗[/red] {line}", markup=True, highlight=False)
+        by_list = ", ".join(f"{k}: {v}" for k, v in summary["mentions_by_list"].items())
+        verdict = "[green]catalog OK[/green]" if not problems else f"[red]{len(problems)} problem(s)[/red]"
+        out.print(
+            f"{verdict}: {summary['papers']} papers, {summary['items']} items, "
+            f"{summary['mentions']} list entries ({by_list}), {summary['corrections']} corrections recorded"
+        )
+    if problems:
+        raise typer.Exit(1)
+
+
+# --- status -------------------------------------------------------------------
+
+
+@app.command()
+def status(as_json: JsonOpt = False, home: HomeOpt = None) -> None:
+    """What is under the data root: catalog, PDFs, index."""
+    st = _lib(home).status()
+    if as_json:
+        _print_json(st)
+        return
+    idx = st["index"]
+    out.print(f"data root: {st['home']}")
+    out.print(f"catalog: {st['papers']} papers   PDFs: {st['pdfs']} (+{st['extra_pdfs']} of your own)")
+    if idx:
+        counts = idx.get("counts", {})
+        out.print(
+            f"index: {idx.get('embedder')} ({idx.get('dim')}-d), {counts}, built {idx.get('built_at', '')}"
+        )
+    else:
+        out.print("index: not built yet — run `paperqa index`")
+
+
+# --- download / add -----------------------------------------------------------
+
+
+@app.command()
+def download(
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Only these paper ids (repeatable).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be fetched; write nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Fetch the listed PDFs: arXiv (one request per 3 s) and direct URLs; resumable and verified."""
+    from .download import render_report
+
+    lib = _lib(home)
+    ids = [lib.catalog.get(x).paper_id for x in only] if only else None
+    report = lib.download(only=ids, dry_run=dry_run, progress=not as_json)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        render_report(report, out)
+    if any(r.status == "failed" for r in report.results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def add(
+    paths: Annotated[list[Path], typer.Argument(help="PDF files or folders of PDFs.")],
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Import PDFs you already have; each is matched to a catalog paper or kept as your own."""
+    lib = _lib(home)
+    results = lib.add(paths)
+    if as_json:
+        _print_json([r.to_json() for r in results])
+        return
+    table = Table(title="paperqa add")
+    for col in ("file", "paper", "matched by", "status"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        j = r.to_json()
+        table.add_row(
+            str(j["file"]),
+            str(j["paper_id"] or "(your own paper)"),
+            str(j["matched_by"]),
+            str(j.get("status", "")) + (f": {j.get('reason')}" if j.get("reason") else ""),
+        )
+    out.print(table)
+    if any(r.to_json().get("status") == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+# --- index / search / ask / eval ------------------------------------------------
+
+
+@app.command()
+def index(
+    full: Annotated[bool, typer.Option("--full", help="Start over instead of updating.")] = False,
+    embedder: Annotated[
+        str | None,
+        typer.Option("--embedder", help="minilm | e5 | use | a sentence-transformers name or path."),
+    ] = None,
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Build or update the index (incremental by default; atomic: built aside, then swapped in)."""
+    lib = _lib(home, embedder=embedder)
+    result = lib.build_index(full=full, progress=not as_json, console=err)
+    if as_json:
+        _print_json(result)
+        return
+    ing = result["ingest"]
+    for f, reason in ing["skipped"]:
+        err.print(f"[yellow]skipped[/yellow] {f}: {reason}", highlight=False)
+    stats = result["index"]
+    out.print(
+        f"index ready: {stats.get('chunks', '?')} chunks from {len(ing['parsed']) + len(ing['cached'])} PDFs "
+        f"({len(ing['parsed'])} parsed now, {ing['pages']} pages) + summary entries; "
+        f"{stats.get('embedded', '?')} embedded now, {stats.get('reused', '?')} reused; "
+        f"{stats.get('seconds', 0):.1f} s"
+    )
+
+
+@app.command()
+def search(
+    question: Annotated[str, typer.Argument(help="English or Chinese.")],
+    k: Annotated[int, typer.Option("-k", help="How many passages.")] = 10,
+    papers: Annotated[
+        str | None, typer.Option("--papers", help="Restrict to these ids, comma-separated.")
+    ] = None,
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Ranked passages: paper, pages, section, kind (paper / summary / abstract), score, text."""
+    lib = _lib(home)
+    hits = lib.search(question, k=k, papers=papers.split(",") if papers else None)
+    if as_json:
+        _print_json([h.to_dict() for h in hits])
+        return
+    for i, h in enumerate(hits, 1):
+        where = (
+            f"pp. {h.page_start}-{h.page_end}"
+            if h.page_end > h.page_start
+            else (f"p. {h.page_start}" if h.page_start else h.kind)
+        )
+        out.print(
+            f"[bold]{i}. {h.title}[/bold] ({h.paper_id}, {where}{', ' + h.section if h.section else ''})  score {h.score:.4f}"
+        )
+        out.print("   " + h.text[:300].replace("\n", " ") + ("…" if len(h.text) > 300 else ""), markup=False)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="English or Chinese.")],
+    engine: Annotated[str | None, typer.Option("--engine", help="extractive | llama | openai")] = None,
+    k: Annotated[int | None, typer.Option("-k", help="Passages given to the answer.")] = None,
+    papers: Annotated[
+        str | None, typer.Option("--papers", help="Restrict to these ids, comma-separated.")
+    ] = None,
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Answer a question with citations to paper, page and summary entry."""
+    lib = _lib(home)
+    if len(question.strip()) == 0:
+        raise UserError("the question is empty")
+    final = None
+    for item in lib.ask_stream(question, engine=engine, k=k, papers=papers.split(",") if papers else None):
+        if isinstance(item, str):
+            if not as_json:
+                out.print(item, end="", markup=False, highlight=False)
+        else:
+            final = item
+    assert final is not None
+    if as_json:
+        _print_json(final.to_dict())
+        return
+    out.print()
+    for c in final.citations:
+        pages = "-".join(str(p) for p in (c.pages[:1] + c.pages[-1:] if len(c.pages) > 1 else c.pages))
+        out.print(
+            f"[{c.number}] {c.title} ({c.paper_id}v{c.version}, {c.year}){', p. ' + pages if pages else ''}{', ' + c.section if c.section else ''}",
+            markup=False,
+        )
+        if c.quote:
+            out.print(f"    “{c.quote.text}”", markup=False)
+        out.print(f"    {c.pdf_url}", markup=False)
+        for s in c.summaries[:2]:
+            out.print(
+                f"    {s.list_title} — {s.heading}: {s.text[:120].replace(chr(10), ' ')}…", markup=False
+            )
+
+
+@app.command("eval")
+def eval_cmd(
+    questions: Annotated[Path, typer.Argument(help="JSON lines: {id, q, lang, expect}.")],
+    answers: Annotated[
+        bool, typer.Option("--answers", help="Also answer each question and score the citations.")
+    ] = False,
+    engine: Annotated[str | None, typer.Option("--engine", help="extractive | llama | openai")] = None,
+    k: Annotated[int, typer.Option("-k", help="Passages retrieved per question.")] = 10,
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Retrieval (and answer) metrics over a question file, in one process."""
+    lib = _lib(home)
+    report = lib.evaluate(questions, answers=answers, engine=engine, k=k)
+    if as_json:
+        _print_json(report)
+        return
+    for r in report["results"]:
+        mark = "✓" if r["rank"] == 1 else ("·" if r["rank"] else ("-" if not r["expect"] else "✗"))
+        extra = f"  cited={r['cited'][:3]} declined={r['declined']}" if "cited" in r else ""
+        out.print(
+            f"{mark} {r['id']} [{r['lang']}] rank={r['rank']} top={r['retrieved'][:3]}{extra}  {r['q']}",
+            markup=False,
+        )
+    out.print_json(data=report["summary"])
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option("--host")] = None,
+    port: Annotated[int | None, typer.Option("--port")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Start the web chat (Gradio) on 127.0.0.1 by default; no public share link."""
+    from .webapp import launch
+
+    launch(_lib(home, host=host, port=port))
+
+
+def main() -> None:
+    """Entry point: turns known, fixable errors into one line and exit code 2."""
+    from .catalog import CatalogError
+    from .lists import ListFormatError
+
+    fixable: tuple[type[BaseException], ...] = (UserError, CatalogError, ListFormatError, FileNotFoundError)
+    try:
+        from .index import IndexMismatchError, IndexMissingError
+
+        fixable += (IndexMismatchError, IndexMissingError)
+    except ImportError:
+        pass
+    try:
+        from .download import OfflineError
+
+        fixable += (OfflineError,)
+    except ImportError:
+        pass
+    try:
+        app(standalone_mode=False)
+    except fixable as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""`Library`: the small facade that wires the stages for users, the CLI, the UI and tests.
+
+Anything slow (catalog parse, model load, index open) happens once per Library, on
+first use, never at import time.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .catalog import Catalog, load_catalog
+from .records import Paper
+from .settings import Settings
+
+
+class Library:
+    def __init__(self, settings: Settings | None = None, **overrides: Any):
+        self.settings = settings.with_(**overrides) if settings else Settings.load(**overrides)
+
+    # --- catalog ---------------------------------------------------------
+    @cached_property
+    def catalog(self) -> Catalog:
+        return load_catalog(self.settings)
+
+    def paper(self, key: str) -> Paper:
+        return self.catalog.get(key)
+
+    # --- status ----------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """What exists under the data root: PDFs, index. Cheap: reads manifests only."""
+        from .manifest import load_manifest
+
+        manifest = load_manifest(self.settings)
+        index_manifest: dict[str, Any] | None = None
+        try:
+            from .index import read_manifest
+
+            index_manifest = read_manifest(self.settings)
+        except Exception:  # no index yet, or a broken one: status still answers
+            index_manifest = None
+        return {
+            "home": str(self.settings.home),
+            "papers": len(self.catalog.papers),
+            "pdfs": len([e for e in manifest.values() if not e.extra]),
+            "extra_pdfs": len([e for e in manifest.values() if e.extra]),
+            "index": index_manifest,
+        }
+
+    # --- later stages are wired below as they land -----------------------
+    def pdf_path(self, paper_id: str) -> Path | None:
+        from .manifest import load_manifest
+
+        entry = load_manifest(self.settings).get(paper_id)
+        if entry is None:
+            return None
+        path = self.settings.home / entry.file
+        return path if path.is_file() else None
+
+    # --- download / add ----------------------------------------------------
+    def download(self, only: list[str] | None = None, dry_run: bool = False, **kwargs: Any):
+        from .download import download
+
+        return download(self.catalog.papers, self.settings, only=only, dry_run=dry_run, **kwargs)
+
+    def add(self, paths: list[Path]):
+        from .localpdf import add_pdfs
+
+        return add_pdfs(list(paths), self.catalog.papers, self.settings)
+
+    # --- index -------------------------------------------------------------
+    @cached_property
+    def embedder(self):
+        from .embedders import load_embedder
+
+        return load_embedder(self.settings.embedder, device=self.settings.device)
+
+    def build_index(self, full: bool = False, progress: bool = True, console: Any = None) -> dict[str, Any]:
+        """Parse what is new, chunk, embed what changed, and swap the new index in atomically."""
+        from .index import build_index
+        from .ingest import collect_chunks
+
+        chunk_settings = {
+            "max_words": self.settings.chunk_words,
+            "overlap_words": self.settings.chunk_overlap,
+        }
+        chunks, report = collect_chunks(self.settings, self.catalog, **chunk_settings)
+        meta = {
+            "chunker": chunk_settings,
+            "catalog_hash": self.catalog.source_hash,
+            "corpus_hash": _corpus_hash(self.settings),
+        }
+        stats = build_index(
+            chunks, self.embedder, self.settings, meta=meta, full=full, progress=progress, console=console
+        )
+        self.__dict__.pop("index", None)
+        return {"ingest": report.to_dict(), "index": _as_dict(stats)}
+
+    @cached_property
+    def index(self):
+        from .index import open_index
+
+        return open_index(self.settings, self.embedder.name)
+
+    def reload(self) -> None:
+        """Pick up a newly built index (a running server keeps the old one until asked)."""
+        self.__dict__.pop("index", None)
+
+    # --- search / ask ------------------------------------------------------
+    def search(self, question: str, k: int = 10, papers: list[str] | None = None) -> list:
+        """Ranked passages for a question (English or Chinese)."""
+        from .retrieve import FusionParams, fuse, to_passage
+
+        question = question.strip()
+        if not question:
+            return []
+        params = self.fusion
+        idx = self.index
+        allowed = (
+            {self.catalog.get(p).paper_id if self.catalog.find(p) else p for p in papers} if papers else None
+        )
+        qvec = self.embedder.encode_query(question)
+        dense = [row for row, _ in idx.search_dense(qvec, params.depth, allowed=allowed)]
+        bm25 = [row for row, _ in idx.search_bm25(question, params.depth, allowed=allowed)]
+        ranks_d = {row: i for i, row in enumerate(dense, 1)}
+        ranks_b = {row: i for i, row in enumerate(bm25, 1)}
+        fused = fuse(idx.chunks, dense, bm25, params if isinstance(params, FusionParams) else FusionParams())
+        out = []
+        for row, score in fused[:k]:
+            c = idx.chunks[row]
+            p = self.catalog.find(c.paper_id)
+            out.append(
+                to_passage(c, p.title if p else c.paper_id, score, ranks_d.get(row, 0), ranks_b.get(row, 0))
+            )
+        return out
+
+    @cached_property
+    def fusion(self):
+        from .retrieve import FusionParams
+
+        return FusionParams()
+
+    def page_text(self, paper_id: str, page: int) -> str:
+        from .textstore import page_text
+
+        return page_text(self.settings, paper_id, page)
+
+    def ask(
+        self, question: str, engine: str | None = None, k: int | None = None, papers: list[str] | None = None
+    ):
+        """An Answer with citations; declines when the reading list does not cover the question."""
+        *_, final = self.ask_stream(question, engine=engine, k=k, papers=papers)
+        return final
+
+    def ask_stream(
+        self, question: str, engine: str | None = None, k: int | None = None, papers: list[str] | None = None
+    ):
+        """Yields text deltas as they are produced, then the final Answer."""
+        import time
+        from dataclasses import replace
+
+        from .answer import answer_stream
+
+        t0 = time.perf_counter()
+        passages = self.search(question, k=max(k or self.settings.k, 1) * 2, papers=papers)
+        retrieve_ms = (time.perf_counter() - t0) * 1000
+        for item in answer_stream(
+            question,
+            passages,
+            catalog=self.catalog,
+            settings=self.settings,
+            page_text=self.page_text,
+            pdf_path=self.pdf_path,
+            engine=self.engine(engine),
+        ):
+            if isinstance(item, str):
+                yield item
+            else:
+                yield replace(item, timings={**item.timings, "retrieve_ms": round(retrieve_ms, 1)})
+
+    def engine(self, name: str | None = None):
+        """Answer engines are loaded once per Library and name (an LLM loads slowly)."""
+        from .answer import load_engine
+
+        name = name or self.settings.engine
+        cache = self.__dict__.setdefault("_engines", {})
+        if name not in cache:
+            cache[name] = load_engine(self.settings.with_(engine=name))
+        return cache[name]
+
+    # --- eval --------------------------------------------------------------
+    def evaluate(
+        self, questions_file: Path, answers: bool = False, engine: str | None = None, k: int = 10
+    ) -> dict:
+        from .eval import read_questions, run_eval
+
+        questions = read_questions(Path(questions_file))
+        ask = (lambda q: self.ask(q, engine=engine)) if answers else None
+        return run_eval(questions, lambda q: self.search(q, k=k), ask)
+
+
+def _corpus_hash(settings: Settings) -> str:
+    import hashlib
+
+    from .manifest import load_manifest
+
+    h = hashlib.sha256()
+    for pid, e in sorted(load_manifest(settings).items()):
+        h.update(f"{pid}:{e.sha256}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _as_dict(obj: Any) -> Any:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if hasattr(obj, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(obj)
+    return obj

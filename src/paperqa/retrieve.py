@@ -1,0 +1,91 @@
+"""Hybrid retrieval: dense (FAISS) + keyword (BM25), fused, with the summary entries as a bridge.
+
+Questions come in English and Chinese; papers are English; the lists' summary entries are
+Chinese. A Chinese question often hits a paper's Chinese summary entry through its words
+(BM25 with jieba) while the English passages are out of reach; the bridge lifts a paper's
+passages when its summary or abstract ranks well, so the answer can still cite pages.
+
+The scoring core is pure functions over rank lists so it can be tuned by measurement
+(`scripts/bench_retrieval.py`) without touching the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .records import Chunk, Passage
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """Weights found by measurement on the dev set (see README: Retrieval)."""
+
+    rrf_k: float = 60.0
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    bridge: float = 0.5  # share of a paper's best summary/abstract score passed to its passages
+    references_weight: float = 0.3  # references are rarely the answer
+    appendix_weight: float = 0.8
+    depth: int = 60  # how many hits each retriever contributes
+
+
+def rrf(rank_lists: Iterable[tuple[list[int], float]], k: float) -> dict[int, float]:
+    """Weighted reciprocal rank fusion: sum of w / (k + rank) over the lists a row appears in."""
+    scores: dict[int, float] = {}
+    for rows, weight in rank_lists:
+        for rank, row in enumerate(rows, 1):
+            scores[row] = scores.get(row, 0.0) + weight / (k + rank)
+    return scores
+
+
+def fuse(
+    chunks: list[Chunk],
+    dense: list[int],
+    bm25: list[int],
+    params: FusionParams,
+) -> list[tuple[int, float]]:
+    """Rank chunk rows from the two lists, with zone weights and the summary bridge."""
+    scores = rrf([(dense, params.dense_weight), (bm25, params.bm25_weight)], params.rrf_k)
+    best_bridge: dict[str, float] = {}
+    for row, s in scores.items():
+        c = chunks[row]
+        if c.kind in ("summary", "abstract"):
+            best_bridge[c.paper_id] = max(best_bridge.get(c.paper_id, 0.0), s)
+    out: dict[int, float] = {}
+    for row, s in scores.items():
+        c = chunks[row]
+        if c.zone == "references":
+            s *= params.references_weight
+        elif c.zone == "appendix":
+            s *= params.appendix_weight
+        if c.kind == "paper":
+            s += params.bridge * best_bridge.get(c.paper_id, 0.0)
+        out[row] = s
+    return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def to_passage(chunk: Chunk, title: str, score: float, dense_rank: int, bm25_rank: int) -> Passage:
+    return Passage(
+        chunk_id=chunk.chunk_id,
+        paper_id=chunk.paper_id,
+        title=title,
+        kind=chunk.kind,
+        text=chunk.text,
+        score=round(score, 6),
+        page_start=chunk.page_start,
+        page_end=chunk.page_end,
+        section=chunk.section,
+        zone=chunk.zone,
+        dense_rank=dense_rank,
+        bm25_rank=bm25_rank,
+        summary_index=chunk.summary_index,
+    )
+
+
+def ranked_papers(passages: Iterable[Passage]) -> list[str]:
+    """Distinct paper_ids in the order their first passage ranks."""
+    seen: dict[str, None] = {}
+    for p in passages:
+        seen.setdefault(p.paper_id, None)
+    return list(seen)
