@@ -186,50 +186,38 @@ def download(
         list[str] | None, typer.Option("--only", help="Only these paper ids (repeatable).")
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Say what would be fetched; write nothing.")
+        bool, typer.Option("--dry-run", help="List what would be fetched; write nothing.")
     ] = False,
     as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
-    """Fetch the listed PDFs: arXiv (one request per 3 s) and direct URLs; resumable and verified."""
+    """Fetch the listed PDFs (arXiv: one request every 3 s; direct URLs); re-runs fetch only what is missing."""
     from .download import render_report
 
-    lib = _lib(home)
-    ids = [lib.catalog.get(x).paper_id for x in only] if only else None
-    report = lib.download(only=ids, dry_run=dry_run, progress=not as_json)
+    report = _lib(home).download(only=only, dry_run=dry_run, console=err, progress=not as_json)
     if as_json:
         _print_json(report.to_dict())
     else:
         render_report(report, out)
-    if any(r.status == "failed" for r in report.results):
+    if not report.ok:
         raise typer.Exit(1)
 
 
 @app.command()
 def add(
-    paths: Annotated[list[Path], typer.Argument(help="PDF files or folders of PDFs.")],
+    paths: Annotated[list[Path], typer.Argument(help="PDF files, or folders of PDFs.")],
     as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
-    """Import PDFs you already have; each is matched to a catalog paper or kept as your own."""
-    lib = _lib(home)
-    results = lib.add(paths)
+    """Import PDFs you already have; matched by file name, arXiv stamp or title, else kept as your own."""
+    from .localpdf import render_add_results
+
+    results = _lib(home).add(paths)
     if as_json:
         _print_json([r.to_json() for r in results])
-        return
-    table = Table(title="paperqa add")
-    for col in ("file", "paper", "matched by", "status"):
-        table.add_column(col, overflow="fold")
-    for r in results:
-        j = r.to_json()
-        table.add_row(
-            str(j["file"]),
-            str(j["paper_id"] or "(your own paper)"),
-            str(j["matched_by"]),
-            str(j.get("status", "")) + (f": {j.get('reason')}" if j.get("reason") else ""),
-        )
-    out.print(table)
-    if any(r.to_json().get("status") == "failed" for r in results):
+    else:
+        render_add_results(results, out)
+    if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
 
 
@@ -379,18 +367,14 @@ def main() -> None:
     from .lists import ListFormatError
 
     fixable: tuple[type[BaseException], ...] = (UserError, CatalogError, ListFormatError, FileNotFoundError)
-    try:
-        from .index import IndexMismatchError, IndexMissingError
+    from .index import IndexBusyError, IndexMismatchError, IndexMissingError
 
-        fixable += (IndexMismatchError, IndexMissingError)
-    except ImportError:
-        pass
-    try:
-        from .download import OfflineError
+    fixable += (IndexMismatchError, IndexMissingError, IndexBusyError)
+    from .download import OfflineError, UnknownPaperError
+    from .embedders import EmbedderError
+    from .manifest import ManifestError
 
-        fixable += (OfflineError,)
-    except ImportError:
-        pass
+    fixable += (OfflineError, UnknownPaperError, ManifestError, EmbedderError)
     try:
         app(standalone_mode=False)
     except fixable as exc:

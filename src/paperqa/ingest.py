@@ -7,7 +7,7 @@ reported by name; the others go on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .catalog import Catalog
 from .chunking import abstract_chunk, chunk_pages, summary_chunks
@@ -67,7 +67,12 @@ def collect_chunks(
             report.skipped.append((str(path), str(exc)))
             continue
         report.pages += len(pages)
-        chunks.extend(chunk_pages(pages, max_words=max_words, overlap_words=overlap_words))
+        paper = papers.get(paper_id)
+        title = paper.title if paper else entry.title
+        names = ", ".join(paper.aliases[:3]) if paper else ""
+        for c in chunk_pages(pages, max_words=max_words, overlap_words=overlap_words):
+            context = f"{title}{f' ({names})' if names else ''}" + (f" — {c.section}" if c.section else "")
+            chunks.append(replace(c, context=context))
     for paper in [*papers.values(), *extra_papers(settings)]:
         entry = manifest.get(paper.paper_id)
         if paper.summaries:

@@ -108,8 +108,13 @@ class Library:
         self.__dict__.pop("index", None)
 
     # --- search / ask ------------------------------------------------------
-    def search(self, question: str, k: int = 10, papers: list[str] | None = None) -> list:
-        """Ranked passages for a question (English or Chinese)."""
+    def search(
+        self, question: str, k: int = 10, papers: list[str] | None = None, mode: str = "fused"
+    ) -> list:
+        """Ranked passages for a question (English or Chinese).
+
+        mode: "fused" (the product), or "dense" / "bm25" alone (for measurement).
+        """
         from .retrieve import FusionParams, fuse, to_passage
 
         question = question.strip()
@@ -125,7 +130,14 @@ class Library:
         bm25 = [row for row, _ in idx.search_bm25(question, params.depth, allowed=allowed)]
         ranks_d = {row: i for i, row in enumerate(dense, 1)}
         ranks_b = {row: i for i, row in enumerate(bm25, 1)}
-        fused = fuse(idx.chunks, dense, bm25, params if isinstance(params, FusionParams) else FusionParams())
+        if mode == "dense":
+            fused = [(row, 1.0 / (params.rrf_k + r)) for r, row in enumerate(dense, 1)]
+        elif mode == "bm25":
+            fused = [(row, 1.0 / (params.rrf_k + r)) for r, row in enumerate(bm25, 1)]
+        else:
+            fused = fuse(
+                idx.chunks, dense, bm25, params if isinstance(params, FusionParams) else FusionParams()
+            )
         out = []
         for row, score in fused[:k]:
             c = idx.chunks[row]
@@ -191,13 +203,18 @@ class Library:
 
     # --- eval --------------------------------------------------------------
     def evaluate(
-        self, questions_file: Path, answers: bool = False, engine: str | None = None, k: int = 10
+        self,
+        questions_file: Path,
+        answers: bool = False,
+        engine: str | None = None,
+        k: int = 10,
+        mode: str = "fused",
     ) -> dict:
         from .eval import read_questions, run_eval
 
         questions = read_questions(Path(questions_file))
         ask = (lambda q: self.ask(q, engine=engine)) if answers else None
-        return run_eval(questions, lambda q: self.search(q, k=k), ask)
+        return run_eval(questions, lambda q: self.search(q, k=k, mode=mode), ask)
 
 
 def _corpus_hash(settings: Settings) -> str:

@@ -153,6 +153,12 @@ class Chunk(_Record):
     char_end: int = 0  # offset into page_end's Page.text (exclusive)
     lang: str = "en"  # en | zh
     summary_index: int = -1  # index into Paper.summaries for kind == "summary"
+    context: str = ""  # paper title, aliases, section: indexed with the text, never quoted
+
+    @property
+    def index_text(self) -> str:
+        """What the embedder and BM25 see: context first, so a passage knows its paper."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
 
 
 # --- retrieval and answers -------------------------------------------------

@@ -1,0 +1,436 @@
+"""Import PDFs the user already has, and the title/stamp matching that needs.
+
+A file is matched to a catalog paper by, in order: the arXiv id or slug in its file
+name, the arXiv stamp printed in the margin of page 1, the catalog title found on
+page 1 (or in the PDF's metadata title). A file that matches nothing is kept as the
+user's own extra paper. Files pass the same checks as downloads and enter the
+corpus atomically.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any
+
+from .manifest import (
+    PdfCheckError,
+    PdfInfo,
+    entry_path,
+    inspect_pdf,
+    install,
+    load_manifest,
+    relative_file,
+    sha256_file,
+    staged_file,
+    update_manifest,
+)
+from .records import ManifestEntry, Paper
+from .settings import Settings
+
+TITLE_MATCH = 0.8  # metadata title vs catalog title: below this the link is suspect
+TEXT_MATCH = 0.85  # catalog title found in page-1 text (fuzzy) at least this well
+_HEAD_CHARS = 2500  # squashed page-1 characters searched: title, authors, abstract start
+_MIN_TITLE_CHARS = 12  # shorter names ("BERT", "T5") occur in too many papers' text
+
+_ARXIV_NEW = r"\d{4}\.\d{4,5}"
+_ARXIV_OLD = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
+_FILENAME_RE = re.compile(rf"(?<![\d.])({_ARXIV_NEW})(?:v(\d+))?(?![\d])", re.IGNORECASE)
+# The stamp after removing all whitespace: arXiv:2305.14314v1[cs.LG]23May2023
+_CATEGORY = r"\[[a-z\-]+(?:\.[a-z\-]+)?\]"
+_STAMP_RES = (
+    re.compile(rf"arXiv:({_ARXIV_NEW}|{_ARXIV_OLD})(?:v(\d+))?{_CATEGORY}", re.IGNORECASE),
+    # pypdf sometimes emits the margin's pieces out of order: category (and date) first
+    re.compile(
+        rf"{_CATEGORY}(?:\d{{1,2}}[a-z]{{3}}\d{{4}})?arXiv:({_ARXIV_NEW}|{_ARXIV_OLD})(?:v(\d+))?", re.I
+    ),
+)
+_CONNECTIVES = frozenset(
+    {"a", "an", "and", "by", "for", "from", "in", "of", "on", "the", "to", "via", "with"}
+)
+_NOT_TITLE_RE = re.compile(
+    r"^(journal of|proceedings|published as|preprint|arxiv|under review|accepted|workshop|copyright|"
+    r"abstract|draft|technical report$|\d)",
+    re.IGNORECASE,
+)
+_BAD_META_RE = re.compile(
+    r"^(untitled|microsoft word|document\d*$|title$|paper$)|\.(docx?|tex|pdf|dvi|ps)$", re.I
+)
+
+
+# --- title similarity ---------------------------------------------------------
+
+
+def squash(text: str) -> str:
+    """Only lowercase ASCII letters and digits: PDF text keeps its letters but not its spacing."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in text if ch.isascii() and ch.isalnum())
+
+
+def title_variants(paper: Paper) -> list[str]:
+    """Names a paper goes by: its title, its aliases, and the title without a nickname prefix."""
+    out = [paper.title, *paper.aliases]
+    head, sep, rest = paper.title.partition(":")
+    if sep and rest.strip() and len(head.split()) <= 3:
+        out.append(rest.strip())  # "GPT-1: Improving Language ..." -> "Improving Language ..."
+    return out
+
+
+def title_similarity(a: str, b: str) -> float:
+    sa, sb = squash(a), squash(b)
+    if not sa or not sb:
+        return 0.0
+    if sa == sb:
+        return 1.0
+    return round(SequenceMatcher(None, sa, sb, autojunk=False).ratio(), 3)
+
+
+def catalog_title_score(title: str, paper: Paper) -> float:
+    """How well a source's title (arXiv's, or a PDF's metadata) names this catalog paper."""
+    return max(title_similarity(title, v) for v in title_variants(paper))
+
+
+def title_in_text(title: str, text: str) -> tuple[float, int]:
+    """(score, position) of `title` within the head of page-1 text; score 1.0 = found verbatim.
+
+    Works on squashed text, so hyphenation, line breaks and odd spacing from pypdf do
+    not matter; a fuzzy window around the best partial matches covers lost glyphs.
+    """
+    return _Head(text).find(squash(title))
+
+
+class _Head:
+    """The squashed head of page 1, prepared once and searched for many titles."""
+
+    def __init__(self, text: str):
+        self.text = squash(text)[:_HEAD_CHARS]
+        self.grams = {self.text[i : i + 3] for i in range(len(self.text) - 2)}
+
+    def find(self, t: str) -> tuple[float, int]:
+        if len(t) < 4 or not self.text:
+            return 0.0, -1
+        pos = self.text.find(t)
+        if pos >= 0:
+            return 1.0, pos
+        grams = [t[i : i + 3] for i in range(len(t) - 2)]
+        if sum(g in self.grams for g in grams) < 0.7 * len(grams):
+            return 0.0, -1  # too little of the title is there for a fuzzy look to pay off
+        sm = SequenceMatcher(None, autojunk=False)
+        sm.set_seqs(t, self.text)
+        best, best_pos = 0.0, -1
+        starts = {max(0, b - a) for a, b, size in sm.get_matching_blocks() if size >= 4}
+        for start in sorted(starts):
+            for width in (len(t), len(t) + len(t) // 10):
+                window = self.text[start : start + width]
+                score = SequenceMatcher(None, t, window, autojunk=False).ratio()
+                if score > best:
+                    best, best_pos = score, start
+        return round(best, 3), best_pos
+
+
+def page_title_score(paper: Paper, info: PdfInfo, head: _Head | None = None) -> tuple[float, int]:
+    """Best (score, position) of any of the paper's names on page 1 or in the metadata title."""
+    head = head or _Head(info.first_page_text)
+    best: tuple[float, int] = (0.0, -1)
+    for v in title_variants(paper):
+        sv = squash(v)
+        if len(sv) < _MIN_TITLE_CHARS:
+            continue
+        score, pos = head.find(sv)
+        if score > best[0] or (score == best[0] and 0 <= pos < best[1]):
+            best = (score, pos)
+        if info.meta_title:
+            meta = title_similarity(v, info.meta_title)
+            if meta > best[0]:
+                best = (meta, 0)
+    return best
+
+
+def guess_title(info: PdfInfo) -> str:
+    """A title for a PDF nobody catalogued: its metadata title, else page 1's first real line."""
+    meta = " ".join(info.meta_title.split())
+    if len(meta) >= 8 and len(meta.split()) >= 2 and not _BAD_META_RE.search(meta):
+        return meta
+    lines = [" ".join(line.split()) for line in info.first_page_text.splitlines()]
+    for i, line in enumerate(lines[:40]):
+        if not _substantial(line):
+            continue
+        title = line
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        last, first = title.split()[-1].lower(), (nxt.split() or [""])[0].lower()
+        continues = title.endswith(("-", ":")) or last in _CONNECTIVES or first in _CONNECTIVES
+        if nxt and continues and "@" not in nxt and len(title) + len(nxt) < 200:
+            title = title[:-1] + nxt if title.endswith("-") else f"{title} {nxt}"
+        return title
+    return ""
+
+
+def _substantial(line: str) -> bool:
+    words = line.split()
+    letters = sum(ch.isalpha() for ch in line)
+    if len(words) < 2 or letters < 10 or letters < 0.6 * len(line.replace(" ", "")):
+        return False
+    return "@" not in line and not _NOT_TITLE_RE.match(line) and find_stamp(line) is None
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    words = re.findall(r"[a-z0-9]+", unicodedata.normalize("NFKD", text).lower())
+    slug = ""
+    for w in words:
+        if len(slug) + len(w) + 1 > limit:
+            break
+        slug = f"{slug}-{w}" if slug else w
+    return slug
+
+
+# --- matching -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    paper: Paper | None
+    matched_by: str  # filename | stamp | title | none
+    version: int  # 0 when neither stamp nor file name says
+    note: str = ""
+    arxiv_id: str = ""  # id seen in the stamp or file name, even for a paper not in the catalog
+
+
+def match_filename(path: Path, papers: list[Paper]) -> Match | None:
+    stem = path.stem
+    by_slug = {p.paper_id.lower(): p for p in papers}
+    if stem.lower() in by_slug and not by_slug[stem.lower()].arxiv_id:
+        return Match(by_slug[stem.lower()], "filename", 0)
+    m = _FILENAME_RE.search(stem)
+    if not m:
+        return None
+    by_arxiv = {p.arxiv_id: p for p in papers if p.arxiv_id}
+    version = int(m.group(2) or 0)
+    paper = by_arxiv.get(m.group(1))
+    return Match(paper, "filename" if paper else "none", version, arxiv_id=m.group(1))
+
+
+def find_stamp(text: str) -> tuple[str, int] | None:
+    """(arXiv id, version or 0) from the margin stamp; pypdf may space it oddly or reverse it."""
+    flat = "".join(text.split())
+    for candidate in (flat, flat[::-1]):
+        for pattern in _STAMP_RES:
+            m = pattern.search(candidate)
+            if m:
+                return m.group(1), int(m.group(2) or 0)
+    return None
+
+
+def match_pdf(path: Path, info: PdfInfo, papers: list[Paper]) -> Match:
+    """Match one verified PDF to a catalog paper: file name, then stamp, then title."""
+    pdf_papers = [p for p in papers if p.kind == "paper"]
+    by_name = match_filename(path, pdf_papers)
+    stamp = find_stamp(info.first_page_text)
+    if by_name is not None and by_name.paper is not None:
+        if stamp is None or not by_name.paper.arxiv_id:
+            return by_name
+        if stamp[0] != by_name.paper.arxiv_id:
+            return replace(
+                by_name, note=f"the file name says {by_name.arxiv_id} but page 1 says arXiv:{stamp[0]}"
+            )
+        return replace(by_name, version=by_name.version or stamp[1])
+    by_arxiv = {p.arxiv_id: p for p in pdf_papers if p.arxiv_id}
+    if stamp and stamp[0] in by_arxiv:
+        return Match(by_arxiv[stamp[0]], "stamp", stamp[1], arxiv_id=stamp[0])
+    seen_id, seen_version = stamp or (by_name.arxiv_id if by_name else "", by_name.version if by_name else 0)
+    head = _Head(info.first_page_text)
+    ranked = sorted(
+        ((page_title_score(p, info, head), p) for p in pdf_papers),
+        key=lambda sp: (-sp[0][0], sp[0][1] if sp[0][1] >= 0 else 1 << 30, -len(sp[1].title)),
+    )
+    if ranked and ranked[0][0][0] >= TEXT_MATCH:
+        paper = ranked[0][1]
+        note = ""
+        if seen_id and seen_id != paper.arxiv_id:
+            note = f"the PDF says arXiv:{seen_id} but the catalog has {paper.arxiv_id or paper.pdf_url}"
+        return Match(paper, "title", 0, note=note)
+    return Match(None, "none", seen_version, arxiv_id=seen_id)
+
+
+# --- add ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddResult:
+    file: str  # the path the user gave
+    paper_id: str | None  # catalog id; None for the user's own extra paper
+    matched_by: str  # filename | stamp | title | none
+    status: str  # added | present | failed | skipped
+    reason: str = ""
+    extra_id: str = ""  # "extra-<slug>" for an extra paper
+    title: str = ""
+    version: int = 0
+    stored: str = ""  # corpus file, relative to the data root
+    title_match: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "paper_id": self.paper_id,
+            "matched_by": self.matched_by,
+            "status": self.status,
+            "reason": self.reason,
+            "extra_id": self.extra_id or None,
+            "title": self.title,
+            "version": self.version,
+            "stored": self.stored or None,
+            "title_match": self.title_match,
+        }
+
+
+def collect_pdfs(paths: list[Path]) -> list[Path]:
+    """The files to import: each file given, and every *.pdf directly inside each folder given."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p).expanduser()
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() == ".pdf")
+        else:
+            out.append(p)
+    return out
+
+
+def add_pdfs(paths: list[Path], papers: list[Paper], settings: Settings) -> list[AddResult]:
+    """Import PDFs the user has into the corpus; a bad file is reported and the rest go on."""
+    results: list[AddResult] = []
+    taken: dict[str, str] = {}  # paper key -> file that claimed it in this run
+    for given in paths:
+        files = collect_pdfs([given])
+        if not files:
+            results.append(
+                AddResult(str(given), None, "none", "failed", f"{given}: the folder holds no *.pdf files")
+            )
+        for path in files:
+            result = _add_one(path, papers, settings, taken)
+            if result.status in ("added", "present"):
+                taken[result.paper_id or result.extra_id] = str(path)
+            results.append(result)
+    return results
+
+
+def _add_one(path: Path, papers: list[Paper], settings: Settings, taken: dict[str, str]) -> AddResult:
+    shown = str(path)
+    if not path.is_file():
+        return AddResult(shown, None, "none", "failed", f"{path}: no such file")
+    try:
+        info = inspect_pdf(path)
+    except PdfCheckError as exc:
+        named = match_filename(path, [p for p in papers if p.kind == "paper"])
+        pid = named.paper.paper_id if named and named.paper else None
+        return AddResult(
+            shown,
+            pid,
+            "filename" if pid else "none",
+            "failed",
+            f"{path}: {exc.reason}; the file was not imported",
+        )
+    match = match_pdf(path, info, papers)
+    paper = match.paper
+    if paper is None:
+        title = guess_title(info) or path.stem
+        key = "extra-" + (slugify(title) or slugify(path.stem) or sha256_file(path)[:12])
+        version, dest_name = match.version, f"{key}.pdf"
+        title_score, title_ok = 1.0, True
+    else:
+        key = paper.paper_id
+        version = match.version or paper.version
+        dest_name = f"{key}v{version}.pdf" if paper.arxiv_id and version else f"{key}.pdf"
+        title_score, _ = page_title_score(paper, info)
+        title_ok = title_score >= TEXT_MATCH
+        title = paper.title if title_ok else (guess_title(info) or paper.title)
+    base = AddResult(
+        shown,
+        paper.paper_id if paper else None,
+        match.matched_by,
+        "failed",
+        extra_id="" if paper else key,
+        title=title,
+        version=version,
+        title_match=title_ok,
+    )
+    if key in taken:
+        return _with(base, status="skipped", reason=f"same paper as {taken[key]}, imported just before")
+    notes = [n for n in (match.note,) if n]
+    if not title_ok:
+        notes.append(
+            f"page 1 does not show the catalog title '{paper.title}' (score {title_score:.2f}); check the file"
+        )
+    dest = settings.pdf_dir / dest_name
+    sha = sha256_file(path)
+    old = load_manifest(settings).get(key)
+    if old is not None and old.sha256 == sha and entry_path(settings, old).is_file():
+        return _with(
+            base, status="present", reason="; ".join([*notes, "already in the corpus"]), stored=old.file
+        )
+    try:
+        with staged_file(dest) as tmp:
+            shutil.copyfile(path, tmp)
+            if sha256_file(tmp) != sha:
+                raise PdfCheckError(path, "the file changed while it was being copied; try again")
+            install(tmp, dest)
+    except (OSError, PdfCheckError) as exc:
+        reason = (
+            exc.reason if isinstance(exc, PdfCheckError) else f"cannot copy into {settings.pdf_dir}: {exc}"
+        )
+        return _with(base, reason=f"{path}: {reason}")
+    entry = ManifestEntry(
+        paper_id=key,
+        file=relative_file(settings, dest),
+        version=version,
+        bytes=dest.stat().st_size,
+        sha256=sha,
+        pages=info.pages,
+        fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        source=str(path.resolve()),
+        title=title,
+        catalog_title=paper.title if paper else "",
+        title_match=title_ok,
+        title_score=title_score,
+        matched_by=match.matched_by,
+        extra=paper is None,
+    )
+    update_manifest(settings, put=[entry])
+    if old is not None and old.file != entry.file:
+        entry_path(settings, old).unlink(missing_ok=True)
+        notes.append(f"replaced the earlier copy {old.file}")
+    return _with(base, status="added", reason="; ".join(notes), stored=entry.file)
+
+
+def _with(r: AddResult, **changes: Any) -> AddResult:
+    return replace(r, **changes)
+
+
+def render_add_results(results: list[AddResult], console: Any) -> None:
+    """A table of what `add` did with each file, then one summary line."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Imported PDFs")
+    for col in ("file", "paper", "matched by", "status", "detail"):
+        table.add_column(col, overflow="fold")
+    styles = {"added": "green", "present": "cyan", "skipped": "yellow", "failed": "red"}
+    for r in results:
+        paper = r.paper_id or (f"{r.extra_id} (your own)" if r.extra_id else "")
+        style = styles.get(r.status, "white")
+        detail = escape(r.reason or (f"{r.stored} v{r.version}" if r.version else r.stored))
+        if not r.title_match:
+            detail = f"[yellow]title mismatch[/yellow] {detail}"
+        table.add_row(
+            escape(Path(r.file).name), escape(paper), r.matched_by, f"[{style}]{r.status}[/{style}]", detail
+        )
+    console.print(table)
+    counts = {s: sum(r.status == s for r in results) for s in styles}
+    extra = sum(1 for r in results if r.extra_id and r.status == "added")
+    console.print(
+        f"added {counts['added']} ({extra} of your own), already present {counts['present']}, "
+        f"skipped {counts['skipped']}, failed {counts['failed']}"
+    )
