@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from .catalog import Catalog
 from .chunking import abstract_chunk, chunk_pages, summary_chunks
 from .manifest import load_manifest
-from .pdftext import PdfError, parse_pdf
+from .pdftext import PARSER_VERSION, PdfError, parse_pdf
 from .records import Chunk, Paper
 from .settings import Settings
 from .textstore import load_pages, save_pages, stored_sha256
@@ -56,12 +56,13 @@ def collect_chunks(
             )
             continue
         try:
-            if stored_sha256(settings, paper_id) == entry.sha256:
+            text_key = f"{entry.sha256}:parser-{PARSER_VERSION}"  # new parser -> re-parse
+            if stored_sha256(settings, paper_id) == text_key:
                 pages = load_pages(settings, paper_id)
                 report.cached.append(paper_id)
             else:
                 pages = parse_pdf(path, paper_id)
-                save_pages(settings, paper_id, pages, entry.sha256)
+                save_pages(settings, paper_id, pages, text_key)
                 report.parsed.append(paper_id)
         except PdfError as exc:
             report.skipped.append((str(path), str(exc)))
