@@ -115,7 +115,7 @@ class Library:
 
         mode: "fused" (the product), or "dense" / "bm25" alone (for measurement).
         """
-        from .retrieve import FusionParams, fuse, to_passage
+        from .retrieve import fuse, to_passage
 
         question = question.strip()
         if not question:
@@ -135,9 +135,7 @@ class Library:
         elif mode == "bm25":
             fused = [(row, 1.0 / (params.rrf_k + r)) for r, row in enumerate(bm25, 1)]
         else:
-            fused = fuse(
-                idx.chunks, dense, bm25, params if isinstance(params, FusionParams) else FusionParams()
-            )
+            fused = fuse(idx.chunks, dense, bm25, params, named=self.name_linker(question))
         out = []
         for row, score in fused[:k]:
             c = idx.chunks[row]
@@ -152,6 +150,12 @@ class Library:
         from .retrieve import FusionParams
 
         return FusionParams()
+
+    @cached_property
+    def name_linker(self):
+        from .retrieve import NameLinker
+
+        return NameLinker(self.catalog.papers)
 
     def page_text(self, paper_id: str, page: int) -> str:
         from .textstore import page_text

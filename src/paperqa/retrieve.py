@@ -11,10 +11,11 @@ The scoring core is pure functions over rank lists so it can be tuned by measure
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .records import Chunk, Passage
+from .records import Chunk, Paper, Passage
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class FusionParams:
     references_weight: float = 0.3  # references are rarely the answer
     appendix_weight: float = 0.8
     depth: int = 60  # how many hits each retriever contributes
+    named: float = 1.0  # a paper the question names (GPT-3, QLoRA) counts as a first-ranked hit
 
 
 def rrf(rank_lists: Iterable[tuple[list[int], float]], k: float) -> dict[int, float]:
@@ -44,9 +46,15 @@ def fuse(
     dense: list[int],
     bm25: list[int],
     params: FusionParams,
+    named: frozenset[str] = frozenset(),
 ) -> list[tuple[int, float]]:
-    """Rank chunk rows from the two lists, with zone weights and the summary bridge."""
+    """Rank chunk rows from the two lists, with zone weights, named papers and the summary bridge."""
     scores = rrf([(dense, params.dense_weight), (bm25, params.bm25_weight)], params.rrf_k)
+    if named:
+        bonus = params.named / (params.rrf_k + 1)
+        for row in scores:
+            if chunks[row].paper_id in named:
+                scores[row] += bonus
     best_bridge: dict[str, float] = {}
     for row, s in scores.items():
         c = chunks[row]
@@ -89,3 +97,38 @@ def ranked_papers(passages: Iterable[Passage]) -> list[str]:
     for p in passages:
         seen.setdefault(p.paper_id, None)
     return list(seen)
+
+
+class NameLinker:
+    """Finds the papers a question names, by alias or short title ("GPT-3", "LLM.int8()", "QLoRA").
+
+    Short all-capital names (BERT, OPT, SAM) match case-sensitively; a name never matches
+    inside a longer word ("RAG" is not in "GraphRAG", "GPT" is not in "GPT-3").
+    """
+
+    def __init__(self, papers: Iterable[Paper]):
+        self._patterns: list[tuple[re.Pattern[str], str]] = []
+        for p in papers:
+            names = {a for a in p.aliases if len(a) >= 2 and len(a) <= 40}
+            head = p.title.split(":")[0].strip()
+            if ":" in p.title and 2 <= len(head) <= 30 and len(head.split()) <= 3:
+                names.add(head)
+            for name in names:
+                if re.search(r"[\u4e00-\u9fff]", name):
+                    continue  # Chinese labels such as "RLHF原始论文" are list wording, not names
+                flags = 0 if (len(name) <= 4 or name.isupper()) else re.IGNORECASE
+                pattern = re.compile(
+                    rf"(?<![A-Za-z0-9-]){re.escape(name)}(?![A-Za-z0-9]|-[A-Za-z0-9])", flags
+                )
+                self._patterns.append((pattern, p.paper_id))
+
+    def __call__(self, question: str) -> frozenset[str]:
+        hits = [
+            (m.start(), m.end(), pid) for pattern, pid in self._patterns for m in pattern.finditer(question)
+        ]
+        # the longest name wins: "Vision Transformer" is ViT, not the Transformer
+        return frozenset(
+            pid
+            for a, b, pid in hits
+            if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for a2, b2, _ in hits)
+        )
