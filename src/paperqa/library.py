@@ -233,10 +233,8 @@ def _corpus_hash(settings: Settings) -> str:
 
 
 def _as_dict(obj: Any) -> Any:
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    if hasattr(obj, "__dataclass_fields__"):
-        from dataclasses import asdict
+    """A stats record as plain JSON values (paths as strings)."""
+    from dataclasses import asdict, is_dataclass
 
-        return asdict(obj)
-    return obj
+    d = obj.to_dict() if hasattr(obj, "to_dict") else asdict(obj) if is_dataclass(obj) else obj
+    return {k: str(v) if isinstance(v, Path) else v for k, v in d.items()} if isinstance(d, dict) else d

@@ -170,6 +170,27 @@ def guess_title(info: PdfInfo) -> str:
     return ""
 
 
+def _without_running_headers(path: Path, info: PdfInfo) -> PdfInfo:
+    """Page 1 without the lines that recur on the next pages: a running header is not a title."""
+    from dataclasses import replace
+
+    from .pdftext import PdfError, read_raw_pages
+
+    try:
+        raw = read_raw_pages(path)
+    except PdfError:
+        return info
+
+    def key(line: str) -> str:
+        return re.sub(r"\d+", "#", " ".join(line.split()).lower())
+
+    recurring = {key(line) for page in raw[1:3] for line in page.splitlines() if line.strip()}
+    if not recurring:
+        return info
+    kept = [line for line in info.first_page_text.splitlines() if key(line) not in recurring]
+    return replace(info, first_page_text="\n".join(kept))
+
+
 def _substantial(line: str) -> bool:
     words = line.split()
     letters = sum(ch.isalpha() for ch in line)
@@ -336,7 +357,7 @@ def _add_one(path: Path, papers: list[Paper], settings: Settings, taken: dict[st
     match = match_pdf(path, info, papers)
     paper = match.paper
     if paper is None:
-        title = guess_title(info) or path.stem
+        title = guess_title(_without_running_headers(path, info)) or path.stem
         key = "extra-" + (slugify(title) or slugify(path.stem) or sha256_file(path)[:12])
         version, dest_name = match.version, f"{key}.pdf"
         title_score, title_ok = 1.0, True
