@@ -307,6 +307,7 @@ def ask(
         _print_json(final.to_dict())
         return
     out.print()
+    shown: set[str] = set()
     for c in final.citations:
         pages = "-".join(str(p) for p in (c.pages[:1] + c.pages[-1:] if len(c.pages) > 1 else c.pages))
         out.print(
@@ -316,6 +317,9 @@ def ask(
         if c.quote:
             out.print(f"    “{c.quote.text}”", markup=False)
         out.print(f"    {c.pdf_url}", markup=False)
+        if c.paper_id in shown:
+            continue  # a paper's summary entries once, under its first citation
+        shown.add(c.paper_id)
         for s in c.summaries[:2]:
             out.print(
                 f"    {s.list_title} — {s.heading}: {s.text[:120].replace(chr(10), ' ')}…", markup=False
@@ -370,11 +374,12 @@ def main() -> None:
     from .index import IndexBusyError, IndexMismatchError, IndexMissingError
 
     fixable += (IndexMismatchError, IndexMissingError, IndexBusyError)
+    from .answer import EngineError
     from .download import OfflineError, UnknownPaperError
     from .embedders import EmbedderError
     from .manifest import ManifestError
 
-    fixable += (OfflineError, UnknownPaperError, ManifestError, EmbedderError)
+    fixable += (OfflineError, UnknownPaperError, ManifestError, EmbedderError, EngineError)
     try:
         app(standalone_mode=False)
     except fixable as exc:

@@ -92,6 +92,11 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     if quotes:
         summary["quotes"] = len(quotes)
         summary["verbatim_share"] = round(sum(1 for q in quotes if q["verbatim"]) / len(quotes), 3)
+    for key in ("first_token_ms", "answer_ms"):
+        values = sorted(r[key] for r in rows if r.get(key) is not None)
+        if values:
+            summary[f"{key}_p50"] = round(values[len(values) // 2], 1)
+            summary[f"{key}_max"] = round(values[-1], 1)
     if rows and "ms" in rows[0]:
         times = sorted(r["ms"] for r in rows)
         summary["ms_p50"] = times[len(times) // 2]
@@ -136,5 +141,6 @@ def run_eval(
                 if c.quote is not None
             ]
             row["answer_ms"] = a.timings.get("total_ms")
+            row["first_token_ms"] = a.timings.get("first_token_ms")
         rows.append(row)
     return {"results": rows, "summary": _summary(rows)}

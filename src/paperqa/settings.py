@@ -51,6 +51,7 @@ class Settings:
     # answers
     engine: str = "extractive"  # extractive | llama | openai
     k: int = 6
+    min_confidence: float = 0.4  # under it, decline; calibrated by scripts/calibrate_decline.py
     llm_model: str = ""  # GGUF path for the llama engine; default: shipped Qwen if installed
     llm_ctx: int = 4096
     llm_threads: int = 2

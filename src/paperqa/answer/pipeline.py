@@ -1,0 +1,185 @@
+"""question + ranked passages -> Answer, the same way for every engine.
+
+Order of work: language, confidence (decline before any model is touched), the engine's
+sources, the engine's text streamed through the citation mapper, then citations with quotes
+checked against the page text. Nothing here is global: the engine object carries the model.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from ..records import Answer, Passage
+from ..settings import Settings
+from .base import AnswerEngine, EngineError, PaperLookup, Source
+from .citations import CitationMapper, build_citations, make_sources
+from .confidence import DEFAULT_MIN_CONFIDENCE, confidence
+from .text import detect_language, stems
+
+DECLINE = {
+    "en": "The reading list does not cover this.",
+    "zh": "阅读清单中的论文没有涉及这个问题。",
+}
+CLOSEST = 3
+# What a model writes when it finds nothing to say (it was told to say the first one).
+_REFUSAL_RE = re.compile(
+    r"does not cover|do(es)? not (contain|mention|provide|answer)|not (covered|mentioned)|"
+    r"没有涉及|未涉及|没有提到|没有提及|无法回答|不包含",
+    re.IGNORECASE,
+)
+
+
+def load_engine(settings: Settings) -> AnswerEngine:
+    """The engine `settings.engine` names. Cheap: a model is loaded on first use, once per object."""
+    name = settings.engine.strip().lower()
+    if name == "extractive":
+        from .extractive import ExtractiveEngine
+
+        return ExtractiveEngine()
+    if name == "llama":
+        from .llama import LlamaEngine
+
+        return LlamaEngine(settings)
+    if name == "openai":
+        from .openai_compat import OpenAIEngine
+
+        return OpenAIEngine(settings)
+    raise EngineError(f"unknown answer engine '{settings.engine}': use extractive, llama or openai")
+
+
+def answer(
+    question: str,
+    passages: Sequence[Passage],
+    *,
+    catalog: PaperLookup,
+    settings: Settings,
+    page_text: Callable[[str, int], str],
+    pdf_path: Callable[[str], Path | None],
+    engine: AnswerEngine | None = None,
+    min_confidence: float | None = None,
+) -> Answer:
+    """The whole answer at once (see `answer_stream`)."""
+    result: Answer | None = None
+    for item in answer_stream(
+        question,
+        passages,
+        catalog=catalog,
+        settings=settings,
+        page_text=page_text,
+        pdf_path=pdf_path,
+        engine=engine,
+        min_confidence=min_confidence,
+    ):
+        if isinstance(item, Answer):
+            result = item
+    assert result is not None
+    return result
+
+
+def answer_stream(
+    question: str,
+    passages: Sequence[Passage],
+    *,
+    catalog: PaperLookup,
+    settings: Settings,
+    page_text: Callable[[str, int], str],
+    pdf_path: Callable[[str], Path | None],
+    engine: AnswerEngine | None = None,
+    min_confidence: float | None = None,
+) -> Iterator[str | Answer]:
+    """Text deltas as they come, then the final `Answer` (whose text the deltas add up to).
+
+    Declines, without calling any model, when `confidence(question, passages)` is under
+    `min_confidence` (default: settings.min_confidence if it exists, else DEFAULT_MIN_CONFIDENCE).
+    """
+    t0 = time.perf_counter()
+    lang = detect_language(question)
+    eng = engine if engine is not None else load_engine(settings)
+    threshold = min_confidence
+    if threshold is None:
+        threshold = float(getattr(settings, "min_confidence", DEFAULT_MIN_CONFIDENCE))
+    if not passages or confidence(question, passages, catalog=catalog) < threshold:
+        declined = _declined(question, lang, passages, eng.name, t0)
+        yield declined.answer
+        yield declined
+        return
+
+    sources = make_sources(eng.select(question, lang, passages, catalog), catalog, page_text)
+    mapper = CitationMapper(len(sources))
+    parts: list[str] = []
+    first_ms: float | None = None
+    for delta in eng.generate(question, lang, sources):
+        out = mapper.feed(delta)
+        if not parts:
+            out = out.lstrip()
+        if out:
+            if first_ms is None:
+                first_ms = _ms(t0)
+            parts.append(out)
+            yield out
+    tail = mapper.finish()
+    if tail:
+        parts.append(tail)
+        yield tail
+    text = "".join(parts)
+    order = mapper.order
+    if not order:
+        if not text.strip() or _REFUSAL_RE.search(text):
+            declined = _declined(question, lang, passages, eng.name, t0, text=text.strip() or None)
+            if not text.strip():
+                yield declined.answer
+            yield declined
+            return
+        order = _fallback_markers(text, sources)  # source numbers, cited as [1]..[n] in this order
+        suffix = ("" if lang == "zh" else " ") + "".join(f"[{i}]" for i in range(1, len(order) + 1))
+        text += suffix
+        yield suffix
+    citations = build_citations(sources, order, text, question, pdf_path)
+    total = _ms(t0)
+    yield Answer(
+        question=question,
+        answer=text,
+        language=lang,
+        declined=False,
+        citations=citations,
+        engine=eng.name,
+        timings={"first_token_ms": first_ms if first_ms is not None else total, "total_ms": total},
+    )
+
+
+def _fallback_markers(text: str, sources: Sequence[Source]) -> list[int]:
+    """A model that cited nothing still used its context: cite the sources its words come from."""
+    said = stems(text)
+    overlap = [(len(said & stems(s.passage.text)), s.number) for s in sources]
+    overlap.sort(key=lambda x: (-x[0], x[1]))
+    best = [n for o, n in overlap[:2] if o > 0 and o >= overlap[0][0] * 0.5]
+    return best or [sources[0].number]
+
+
+def closest_papers(passages: Sequence[Passage], n: int = CLOSEST) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p.paper_id for p in passages))[:n]
+
+
+def _declined(
+    question: str, lang: str, passages: Sequence[Passage], engine: str, t0: float, text: str | None = None
+) -> Answer:
+    total = _ms(t0)
+    return Answer(
+        question=question,
+        answer=text or DECLINE[lang],
+        language=lang,
+        declined=True,
+        closest=closest_papers(passages),
+        engine=engine,
+        timings={"first_token_ms": total, "total_ms": total},
+    )
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
+
+
+__all__ = ["DECLINE", "EngineError", "answer", "answer_stream", "closest_papers", "load_engine"]

@@ -1,0 +1,479 @@
+"""Answer engines without a model: extractive answers, citations, verbatim quotes, declining,
+the [n] mapping that an LLM's output goes through, and the engines' error messages."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from paperqa.answer import (
+    DECLINE,
+    DEFAULT_MIN_CONFIDENCE,
+    EngineError,
+    answer,
+    answer_stream,
+    confidence,
+    detect_language,
+    gguf,
+    load_engine,
+    map_citations,
+    verbatim_in,
+)
+from paperqa.answer.citations import CitationMapper, make_sources, pdf_link
+from paperqa.answer.openai_compat import OpenAIEngine
+from paperqa.answer.prompt import LLMEngine, trim_passage
+from paperqa.records import Answer
+from paperqa.settings import Settings
+from test_answer_data import (
+    LORA_ID,
+    PAGES,
+    QLORA,
+    QLORA_ID,
+    QLORA_SUMMARY,
+    catalog,
+    no_pdf,
+    page_text,
+    qlora_passages,
+    summary_passage,
+)
+
+EN_Q = "How does QLoRA save memory?"
+ZH_Q = "QLoRA是如何节省显存的？"
+CAKE_Q = "What is the best recipe for chocolate cake?"
+KIMI_Q = "Kimi K2的架构是什么？"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.load(env={}, home=tmp_path)
+
+
+def ask(question: str, settings: Settings, passages=None, **kw) -> Answer:
+    return answer(
+        question,
+        qlora_passages() if passages is None else passages,
+        catalog=catalog(),
+        settings=settings,
+        page_text=kw.pop("page_text", page_text),
+        pdf_path=kw.pop("pdf_path", no_pdf),
+        **kw,
+    )
+
+
+def markers(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\[(\d+)\]", text)]
+
+
+def assert_quotes_verbatim(ans: Answer, pages: dict | None = None) -> None:
+    pages = PAGES if pages is None else pages
+    for c in ans.citations:
+        if c.quote is None:
+            continue
+        assert c.quote.verbatim
+        if c.kind == "summary":
+            assert c.quote.page == 0 and c.pages == ()
+            assert verbatim_in(c.quote.text, c.summaries[0].text)
+        else:
+            assert c.quote.page in c.pages
+            assert verbatim_in(c.quote.text, pages[(c.paper_id, c.quote.page)])
+
+
+def assert_numbered_by_first_use(ans: Answer) -> None:
+    used = markers(ans.answer)
+    assert used, ans.answer
+    first_use = list(dict.fromkeys(used))
+    assert first_use == list(range(1, len(ans.citations) + 1))
+    assert [c.number for c in ans.citations] == first_use
+
+
+# --- the extractive engine -------------------------------------------------------------
+
+
+def test_extractive_answers_qlora_with_cited_pages_and_verbatim_quotes(settings):
+    ans = ask(EN_Q, settings)
+    assert not ans.declined and ans.language == "en" and ans.engine == "extractive"
+    assert ans.answer.startswith("QLoRA (2023)") or ans.answer.startswith("According to QLoRA (2023)")
+    assert "memory" in ans.answer
+    sentences = [s for s in re.split(r"(?<=[.])\s+(?=[A-Z])", ans.answer) if s]
+    assert 2 <= len(sentences) <= 4, ans.answer
+    assert "[13]" not in ans.answer and "us- age" not in ans.answer  # bibliography refs and hyphens cleaned
+    assert ans.citations[0].paper_id == QLORA_ID
+    first = ans.citations[0]
+    assert first.title == QLORA.title and first.version == 1 and first.year == 2023
+    assert first.pages == (1,) and first.section == "Abstract"
+    assert first.abs_url == "https://arxiv.org/abs/2305.14314v1"
+    assert first.pdf_url == "https://arxiv.org/pdf/2305.14314v1#page=1"
+    assert first.summaries == (QLORA_SUMMARY,)
+    assert_quotes_verbatim(ans)
+    assert_numbered_by_first_use(ans)
+
+
+def test_local_pdf_link_opens_the_quoted_page(settings, tmp_path):
+    pdf = tmp_path / "2305.14314v1.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    ans = ask(EN_Q, settings, pdf_path=lambda pid: pdf if pid == QLORA_ID else None)
+    c = ans.citations[0]
+    assert c.pdf_url == pdf.resolve().as_uri() + f"#page={c.quote.page}"
+    assert pdf_link(QLORA, 0, no_pdf) == "https://arxiv.org/pdf/2305.14314v1"
+
+
+def test_chinese_question_gets_chinese_framing_and_the_reading_list_summary(settings):
+    ans = ask(ZH_Q, settings)
+    assert ans.language == "zh" and not ans.declined
+    assert ans.answer.startswith("根据《QLoRA")
+    assert "节省内存" in ans.answer  # from the reading list's entry
+    assert "论文原文" in ans.answer  # then the paper, quoted in English
+    kinds = [c.kind for c in ans.citations]
+    assert "summary" in kinds and "paper" in kinds
+    summary = next(c for c in ans.citations if c.kind == "summary")
+    assert summary.pages == () and summary.quote is not None and summary.quote.page == 0
+    assert summary.summaries[0] == QLORA_SUMMARY
+    assert summary.pdf_url == "https://arxiv.org/pdf/2305.14314v1"  # no page for a summary
+    assert_quotes_verbatim(ans)
+    assert_numbered_by_first_use(ans)
+
+
+def test_retrieved_summary_passage_is_cited_as_summary(settings):
+    passages = [summary_passage(QLORA, 1), *qlora_passages()]
+    ans = ask(ZH_Q, settings, passages=passages)
+    assert ans.citations[0].kind == "summary" and ans.citations[0].paper_id == QLORA_ID
+    assert_quotes_verbatim(ans)
+
+
+def test_a_sentence_not_verbatim_in_its_page_is_never_quoted(settings):
+    # The extractor's page text differs from the chunk in one sentence ("memory" -> "memories"):
+    # that sentence may not be quoted; every quote shown must stand in the page as it is.
+    key = "QLORA introduces a number of innovations to save memory"
+    pages = dict(PAGES)
+    pages[(QLORA_ID, 1)] = pages[(QLORA_ID, 1)].replace(key, key.replace("memory", "memories"))
+    ans = ask(EN_Q, settings, page_text=lambda pid, n: pages.get((pid, n), ""))
+    assert not ans.declined
+    assert all(not c.quote.text.startswith("QLORA introduces a number") for c in ans.citations if c.quote)
+    assert_quotes_verbatim(ans, pages)
+
+
+def test_without_page_text_citations_carry_no_quote(settings):
+    ans = ask(EN_Q, settings, page_text=lambda pid, n: "")
+    assert not ans.declined and ans.citations
+    assert all(c.quote is None for c in ans.citations)
+
+
+def test_answer_to_dict_is_the_json_of_ask(settings):
+    ans = ask(ZH_Q, settings)
+    data = json.loads(json.dumps(ans.to_dict(), ensure_ascii=False))
+    assert set(data) >= {
+        "question",
+        "answer",
+        "language",
+        "declined",
+        "citations",
+        "timings",
+        "engine",
+        "closest",
+    }
+    assert data["citations"][0]["quote"]["text"]
+    assert {"first_token_ms", "total_ms"} <= set(data["timings"])
+
+
+def test_stream_yields_deltas_that_add_up_to_the_answer(settings):
+    items = list(
+        answer_stream(
+            EN_Q, qlora_passages(), catalog=catalog(), settings=settings, page_text=page_text, pdf_path=no_pdf
+        )
+    )
+    final = items[-1]
+    assert isinstance(final, Answer)
+    deltas = items[:-1]
+    assert deltas and all(isinstance(d, str) for d in deltas)
+    assert "".join(deltas) == final.answer
+
+
+# --- declining -------------------------------------------------------------------------
+
+
+class ExplodingEngine:
+    """An engine that must never be asked: declining happens before any model is touched."""
+
+    name = "llama"
+
+    def select(self, *a, **k):
+        raise AssertionError("engine called for a question that should be declined")
+
+    def generate(self, *a, **k):
+        raise AssertionError("engine called for a question that should be declined")
+
+
+@pytest.mark.parametrize(("question", "lang"), [(CAKE_Q, "en"), (KIMI_Q, "zh")])
+def test_out_of_scope_questions_are_declined_with_closest_papers_and_no_engine_call(settings, question, lang):
+    ans = ask(question, settings, engine=ExplodingEngine())
+    assert ans.declined and ans.language == lang
+    assert ans.answer == DECLINE[lang]
+    assert ans.citations == ()
+    assert ans.closest == (QLORA_ID, LORA_ID)
+    assert ans.engine == "llama"
+
+
+def test_confidence_separates_answerable_from_unanswerable():
+    ps = qlora_passages()
+    cat = catalog()
+    good = [
+        confidence(q, ps, catalog=cat) for q in (EN_Q, ZH_Q, "What is the difference between LoRA and QLoRA?")
+    ]
+    bad = [confidence(q, ps, catalog=cat) for q in (CAKE_Q, KIMI_Q, "What is GraphRAG?")]
+    assert min(good) > DEFAULT_MIN_CONFIDENCE > max(bad), (good, bad)
+    assert confidence(EN_Q, []) == 0.0
+
+
+def test_min_confidence_comes_from_the_call(settings):
+    assert ask(EN_Q, settings, min_confidence=1.01).declined
+    assert not ask(CAKE_Q, settings, min_confidence=0.0).declined
+
+
+def test_no_passages_declines(settings):
+    ans = ask(EN_Q, settings, passages=[])
+    assert ans.declined and ans.closest == ()
+
+
+# --- citation keys: the LLM cites numbers, code keeps only those it handed out ---------------
+
+
+def test_map_citations_renumbers_by_first_use_and_drops_unknown_numbers():
+    text, order = map_citations(
+        "NF4 is optimal [2]. Paging avoids spikes [7][1]. Both save memory [2, 9].", 3
+    )
+    assert text == "NF4 is optimal [1]. Paging avoids spikes [2]. Both save memory [1]."
+    assert order == [2, 1]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "order"),
+    [
+        ("a [1, 3] b", "a [1][2] b", [1, 3]),
+        ("a [Passage 2] b", "a [1] b", [2]),
+        ("a [2-3] b", "a [1][2] b", [2, 3]),
+        ("a【2】b", "a[1]b", [2]),
+        ("tokens [CLS] and [SEP] stay", "tokens [CLS] and [SEP] stay", []),
+        ("the range [−1, 1] stays", "the range [−1, 1] stays", []),
+        ("as in [28].", "as in.", []),
+        ("optimizers. [1], [2], [3]", "optimizers. [1][2][3]", [1, 2, 3]),
+        ("a [2], b and [9], c", "a [1], b and, c", [2]),
+        ("x [1], [9].", "x [1].", [1]),
+        ("unclosed [1", "unclosed [1", []),
+    ],
+)
+def test_marker_forms(raw, expected, order):
+    assert map_citations(raw, 3) == (expected, order)
+
+
+def test_streamed_markers_split_across_deltas_map_the_same():
+    raw = "QLoRA uses NF4 [2]. It pages optimizers [5]. Double quantization [1, 2] helps."
+    whole, _ = map_citations(raw, 3)
+    mapper = CitationMapper(3)
+    pieces = [mapper.feed(ch) for ch in raw] + [mapper.finish()]
+    assert (
+        "".join(pieces)
+        == whole
+        == "QLoRA uses NF4 [1]. It pages optimizers. Double quantization [2][1] helps."
+    )
+    assert mapper.order == [2, 1] and mapper.dropped == [5]
+
+
+class ScriptedLLM(LLMEngine):
+    """A fake LLM: replays a fixed reply in chunks, as a streaming model would."""
+
+    name = "scripted"
+
+    def __init__(self, settings: Settings, chunks: list[str]):
+        super().__init__(settings)
+        self.chunks = chunks
+        self.seen: list[list[dict[str, str]]] = []
+
+    def complete(self, messages, max_tokens) -> Iterator[str]:
+        self.seen.append(messages)
+        yield from self.chunks
+
+
+def test_llm_output_citations_map_to_the_given_passages_only(settings):
+    llm = ScriptedLLM(
+        settings,
+        [
+            "QLoRA freezes a 4-bit base model and pages optimizer states [",
+            "3]. It also quantizes the quantization constants [9",
+            "]. NF4 is optimal for normally distributed weights [1][3].",
+        ],
+    )
+    items = list(
+        answer_stream(
+            EN_Q,
+            qlora_passages(),
+            catalog=catalog(),
+            settings=settings,
+            page_text=page_text,
+            pdf_path=no_pdf,
+            engine=llm,
+        )
+    )
+    final = items[-1]
+    assert isinstance(final, Answer) and final.engine == "scripted"
+    assert "".join(i for i in items if isinstance(i, str)) == final.answer
+    assert final.answer == (
+        "QLoRA freezes a 4-bit base model and pages optimizer states [1]. "
+        "It also quantizes the quantization constants. NF4 is optimal for normally distributed weights [2][1]."
+    )
+    given = {p.chunk_id for p in qlora_passages()}
+    assert [c.paper_id for c in final.citations] == [QLORA_ID, QLORA_ID]
+    assert [c.pages for c in final.citations] == [(5,), (1,)]  # passage 3 is page 5, passage 1 page 1
+    assert all(c.quote is not None for c in final.citations)
+    assert "Paged Optimizers" in final.citations[0].quote.text or "paged" in final.citations[0].quote.text
+    assert_quotes_verbatim(final)
+    assert given  # the prompt numbered the passages it was given, and nothing else
+    prompt = llm.seen[0][1]["content"]
+    assert "[1] QLoRA: Efficient Finetuning of Quantized LLMs, 2023 (p. 1)" in prompt
+    assert "[13]" not in prompt and "[40, 62" not in prompt  # bibliography markers are not shown to the model
+
+
+def test_llm_prompt_fits_the_budget_and_follows_the_question_language(settings):
+    llm = ScriptedLLM(settings, ["x"])
+    ps = qlora_passages()
+    chosen = llm.select(ZH_Q, "zh", ps, catalog())
+    assert 1 <= len(chosen) <= llm.max_passages
+    messages = llm.messages(ZH_Q, "zh", make_sources(chosen, catalog(), page_text))
+    assert "中文" in messages[0]["content"] and ZH_Q in messages[1]["content"]
+    from paperqa.answer.text import estimate_tokens
+
+    assert estimate_tokens(messages[0]["content"] + messages[1]["content"]) < llm.prompt_budget
+
+
+def test_long_passages_are_trimmed_around_the_sentence_that_matches():
+    text = " ".join(f"Sentence {i} talks about topic{i} with some filler words." for i in range(60))
+    out = trim_passage(text, "What is topic30?", max_words=40)
+    assert "topic30" in out and len(out.split()) <= 40
+    assert trim_passage("Short [13] passage, us-\nage.", "q") == "Short passage, usage."
+
+
+def test_llm_that_cites_nothing_gets_its_sources_attached(settings):
+    llm = ScriptedLLM(
+        settings, ["QLoRA uses Paged Optimizers with NVIDIA unified memory to avoid memory spikes."]
+    )
+    ans = ask(EN_Q, settings, engine=llm)
+    assert not ans.declined and ans.citations
+    assert ans.answer.endswith("[1]") or ans.answer.endswith("[1][2]")
+    assert_numbered_by_first_use(ans)
+
+
+def test_llm_that_says_it_cannot_answer_is_a_decline(settings):
+    llm = ScriptedLLM(settings, ["The reading list does not cover this."])
+    ans = ask(EN_Q, settings, engine=llm)
+    assert ans.declined and ans.citations == () and ans.closest[0] == QLORA_ID
+
+
+# --- engines: loading and their error messages -----------------------------------------------
+
+
+def test_language_detection():
+    assert detect_language(ZH_Q) == "zh" and detect_language(KIMI_Q) == "zh"
+    assert detect_language(EN_Q) == "en" and detect_language("What is LLM.int8()?") == "en"
+
+
+def test_verbatim_forgives_whitespace_only():
+    page = "reduces memory us-\nage enough to finetune"
+    assert verbatim_in("reduces memory us- age   enough", page)
+    assert not verbatim_in("reduces memory usage enough", page)  # hyphenation is not whitespace
+    assert not verbatim_in("Reduces memory us- age", page)  # nor is case
+    assert not verbatim_in("", page)
+
+
+def test_load_engine_by_name(settings):
+    assert load_engine(settings).name == "extractive"
+    assert load_engine(settings.with_(engine="openai")).name == "openai"
+    assert load_engine(settings.with_(engine="llama")).name == "llama"  # lazy: no model loaded yet
+    with pytest.raises(EngineError, match="extractive, llama or openai"):
+        load_engine(settings.with_(engine="gpt5"))
+
+
+def test_llama_engine_names_make_llm_when_no_model(settings, monkeypatch):
+    with pytest.raises(EngineError, match="make llm"):
+        gguf.resolve_model(settings.with_(llm_model=str(settings.home / "missing.gguf")))
+    monkeypatch.setattr(gguf, "PART_MODULE", "paperqa_no_such_model_part{}")
+    with pytest.raises(EngineError, match="make llm"):
+        gguf.resolve_model(settings)
+    assert not settings.models_dir.exists() or not any(settings.models_dir.iterdir())
+
+
+def test_model_parts_are_assembled_atomically_and_checked(tmp_path):
+    import hashlib
+
+    parts = []
+    for i, data in enumerate([b"GGUF" + b"a" * 1000, b"b" * 3000, b"c" * 10]):
+        parts.append(tmp_path / f"part{i}.bin")
+        parts[-1].write_bytes(data)
+    whole = b"".join(p.read_bytes() for p in parts)
+    target = tmp_path / "models" / "m.gguf"
+    with pytest.raises(EngineError, match="make llm"):
+        gguf.assemble(parts, target, "0" * 64)
+    assert not target.exists() and list(target.parent.iterdir()) == []  # no half or wrong file left
+    assert gguf.assemble(parts, target, hashlib.sha256(whole).hexdigest()) == target
+    assert target.read_bytes() == whole
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_openai_engine_unreachable_says_where_and_how_to_start_one(settings):
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    engine = OpenAIEngine(settings.with_(openai_base_url=url, engine="openai"))
+    with pytest.raises(EngineError) as err:
+        ask(EN_Q, settings, engine=engine)
+    msg = str(err.value)
+    assert url in msg and "ollama serve" in msg and "llama_cpp.server" in msg
+
+
+def test_openai_engine_streams_server_sent_events(settings, monkeypatch):
+    monkeypatch.setenv("PAPERQA_TEST_KEY", "sk-test")
+    seen: dict = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen["url"] = str(request.url)
+        seen["auth"] = request.headers.get("authorization")
+        seen["body"] = json.loads(request.content)
+        events = [
+            {"choices": [{"delta": {"role": "assistant"}}]},
+            {"choices": [{"delta": {"content": "QLoRA pages optimizer "}}]},
+            {"choices": [{"delta": {"content": "states [3"}}]},
+            {"choices": [{"delta": {"content": "] and uses NF4 [1]."}}]},
+        ]
+        body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+        return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+
+    s = settings.with_(
+        openai_base_url="http://llm.test/v1/", openai_model="qwen", openai_api_key_env="PAPERQA_TEST_KEY"
+    )
+    engine = OpenAIEngine(s, transport=httpx.MockTransport(handler))
+    ans = ask(EN_Q, s, engine=engine)
+    assert seen["url"] == "http://llm.test/v1/chat/completions"
+    assert seen["auth"] == "Bearer sk-test"
+    assert (
+        seen["body"]["stream"] is True
+        and seen["body"]["model"] == "qwen"
+        and seen["body"]["temperature"] == 0
+    )
+    assert ans.answer == "QLoRA pages optimizer states [1] and uses NF4 [2]."
+    assert [c.pages for c in ans.citations] == [(5,), (1,)]
+
+
+def test_openai_engine_http_error_is_reported(settings):
+    engine = OpenAIEngine(
+        settings.with_(openai_base_url="http://llm.test/v1"),
+        transport=httpx.MockTransport(lambda r: httpx.Response(404, text='{"error": "model not found"}')),
+    )
+    with pytest.raises(EngineError, match="HTTP 404.*model not found"):
+        ask(EN_Q, settings, engine=engine)

@@ -1,0 +1,433 @@
+"""The web chat's pure helpers: escaping, citation cards, declined answers, input checks, PDF route.
+
+No server and no models: a small fake Library stands in where the chat needs one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+from paperqa.library import Library
+from paperqa.records import Answer, Citation, Correction, Paper, Quote, SummaryEntry
+from paperqa.settings import Settings
+from paperqa.webapp import WebAppNotFoundError, load_app_module
+
+
+@pytest.fixture(scope="module")
+def ui() -> ModuleType:
+    return load_app_module()
+
+
+EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+ENTRY = SummaryEntry(
+    list_id="llm-classic-papers-quick-read",
+    list_title="LLM经典paper傻瓜式速读",
+    heading="QLoRA：quantization+Lora <b>bold</b>",
+    title_as_listed="《QLoRA》",
+    text="阅读重点：4-bit NormalFloat、double quantization\n\n小学生摘要：A & B < C " + EVIL,
+    line=721,
+)
+PAPER = Paper(
+    paper_id="2305.14314",
+    title="QLoRA: Efficient Finetuning of Quantized LLMs",
+    arxiv_id="2305.14314",
+    version=1,
+    year=2023,
+    organisation="University of Washington",
+    aliases=("QLoRA",),
+    summaries=(ENTRY,),
+    corrections=(
+        Correction("llm-classic-papers-quick-read", "date", "2023/5/32", "2023-05-23", "arXiv <v1>"),
+    ),
+)
+
+
+def citation(**changes: Any) -> Citation:
+    base: dict[str, Any] = dict(
+        number=1,
+        paper_id="2305.14314",
+        title="QLoRA: Efficient Finetuning of Quantized LLMs",
+        version=1,
+        year=2023,
+        pages=(4,),
+        section="2 Background",
+        quote=Quote(text="We introduce 4-bit NormalFloat " + EVIL, page=4, verbatim=True),
+        abs_url="https://arxiv.org/abs/2305.14314v1",
+        pdf_url="https://arxiv.org/pdf/2305.14314v1#page=4",
+        summaries=(ENTRY,),
+        kind="paper",
+    )
+    base.update(changes)
+    return Citation(**base)
+
+
+def answer(**changes: Any) -> Answer:
+    base: dict[str, Any] = dict(
+        question="How does QLoRA save memory?",
+        answer="QLoRA quantizes the frozen model to 4 bits [1].",
+        language="en",
+        declined=False,
+        citations=(citation(),),
+        engine="extractive",
+        timings={"total_ms": 120.0, "retrieve_ms": 30.0},
+    )
+    base.update(changes)
+    return Answer(**base)
+
+
+def find(pid: str) -> Paper | None:
+    return PAPER if pid in ("2305.14314", "QLoRA") else None
+
+
+# --- input --------------------------------------------------------------------------------
+
+
+def test_empty_and_blank_questions_get_a_clear_message(ui: ModuleType) -> None:
+    for text in ("", "   \n\t ", None):
+        msg = ui.validate_question(text)
+        assert msg and "type a question" in msg
+
+
+def test_question_length_limit_is_2000_characters(ui: ModuleType) -> None:
+    assert ui.validate_question("x" * 2000) is None
+    assert ui.validate_question("  " + "x" * 2000 + "  ") is None  # surrounding blanks do not count
+    msg = ui.validate_question("x" * 2001)
+    assert msg and "2,001" in msg and "2,000" in msg and "shorten" in msg
+
+
+def test_notice_is_escaped(ui: ModuleType) -> None:
+    assert "<script>" not in ui.notice_html(EVIL)
+    assert ui.notice_html("") == ""
+
+
+# --- citation cards -------------------------------------------------------------------------
+
+
+def test_citation_card_escapes_every_text_field(ui: ModuleType) -> None:
+    evil = citation(title="T " + EVIL, section="§ " + EVIL)
+    card = ui.citation_card_html(evil, paper=PAPER)
+    assert "<script" not in card and "<img" not in card and "<b>bold" not in card
+    assert "&lt;script&gt;" in card and "&lt;b&gt;bold&lt;/b&gt;" in card
+    assert "A &amp; B &lt; C" in card
+    # one line of HTML: a blank line would end markdown's HTML block and print the rest as text
+    assert "\n" not in card
+
+
+def test_citation_card_content(ui: ModuleType) -> None:
+    card = ui.citation_card_html(citation(), paper=PAPER, open_=True)
+    assert card.startswith('<details class="pqa-card pqa-p-2305-14314" open>')
+    assert "p. 4" in card and "2 Background" in card and "verbatim" in card
+    assert 'href="https://arxiv.org/pdf/2305.14314v1#page=4"' in card
+    assert 'href="https://arxiv.org/abs/2305.14314v1"' in card
+    assert "LLM经典paper傻瓜式速读" in card and "4-bit NormalFloat" in card and "line 721" in card
+    assert "/paperqa/pdf/" not in card  # no local copy: no local link
+
+
+def test_local_pdf_is_linked_through_the_route_never_as_file_url(ui: ModuleType) -> None:
+    local = citation(pdf_url="file:///home/me/corpus/pdfs/2305.14314v1.pdf#page=4")
+    card = ui.citation_card_html(local, paper=PAPER, local_pdf=True)
+    assert "file://" not in card
+    assert 'href="/paperqa/pdf/2305.14314#page=4"' in card
+    # the arXiv PDF at the page is offered as well, built from the catalog
+    assert 'href="https://arxiv.org/pdf/2305.14314v1#page=4"' in card
+
+
+def test_unsafe_urls_are_never_linked(ui: ModuleType) -> None:
+    bad = citation(abs_url="javascript:alert(1)", pdf_url="data:text/html,<script>x</script>")
+    card = ui.citation_card_html(bad, paper=None)
+    assert "javascript:" not in card and "data:text" not in card
+    for url in ("javascript:alert(1)", "file:///etc/passwd", "//evil.example", "/etc/passwd", ""):
+        assert ui.safe_url(url) == ""
+    assert ui.safe_url("https://arxiv.org/abs/1706.03762") == "https://arxiv.org/abs/1706.03762"
+
+
+def test_summary_citation_has_no_page_and_says_where_the_quote_is_from(ui: ModuleType) -> None:
+    c = citation(
+        pages=(),
+        section="",
+        kind="summary",
+        quote=Quote("4-bit NormalFloat", 0, True),
+        pdf_url="https://arxiv.org/pdf/2305.14314v1",
+    )
+    card = ui.citation_card_html(c, paper=PAPER)
+    assert "reading-list entry" in card and "reading list" in card
+    assert "p. 0" not in card and "#page=" not in card
+
+
+def test_page_labels(ui: ModuleType) -> None:
+    assert ui.page_label([4]) == "p. 4"
+    assert ui.page_label([5, 4, 6]) == "pp. 4–6"
+    assert ui.page_label([3, 9]) == "pp. 3, 9"
+    assert ui.page_label([]) == "" and ui.page_label([0]) == ""
+
+
+def test_answer_message_has_text_then_cards(ui: ModuleType) -> None:
+    md = ui.answer_markdown(answer(answer="Uses <b>NF4</b> & paging [1]."), find, local_pdfs=["2305.14314"])
+    text, _, html_block = md.partition("\n\n")
+    assert text == "Uses &lt;b&gt;NF4&lt;/b&gt; &amp; paging [1]."
+    assert html_block.startswith('<div class="pqa-cards">') and "\n" not in html_block
+    assert html_block.count('class="pqa-card ') == 1 and "1 source" in html_block
+    assert "/paperqa/pdf/2305.14314#page=4" in html_block
+    assert "engine: extractive · 150 ms" in html_block
+
+
+# --- declined -----------------------------------------------------------------------------
+
+
+def test_declined_answer_says_so_and_offers_closest_papers(ui: ModuleType) -> None:
+    declined = answer(
+        question="What is the capital of France?",
+        answer="The reading list does not cover this.",
+        declined=True,
+        citations=(),
+        closest=("2305.14314", "unknown-id"),
+    )
+    md = ui.answer_markdown(declined, find)
+    assert "The reading list does not cover this." in md
+    assert md.count("does not cover") == 1  # the engine's own sentence is not repeated
+    assert "Closest papers" in md and "QLoRA: Efficient Finetuning" in md and "(2023)" in md
+    assert 'href="https://arxiv.org/abs/2305.14314v1"' in md and "unknown-id" in md
+    assert "pqa-card" not in md
+
+
+def test_declined_chinese_answer_also_says_it_in_chinese(ui: ModuleType) -> None:
+    declined = answer(
+        question="法国的首都是哪里？",
+        answer="阅读清单中的论文没有涉及这个问题。",
+        language="zh",
+        declined=True,
+        citations=(),
+        closest=(),
+    )
+    md = ui.answer_markdown(declined, find)
+    assert "does not cover this" in md and "阅读清单没有涉及这个问题" in md
+    assert "Closest papers" not in md
+
+
+def test_declined_with_model_text_keeps_it(ui: ModuleType) -> None:
+    declined = answer(answer="I found nothing about <cats>.", declined=True, citations=(), closest=())
+    md = ui.answer_markdown(declined, find)
+    assert "does not cover this" in md and "nothing about &lt;cats&gt;" in md
+
+
+# --- the chat handler -----------------------------------------------------------------------
+
+
+class FakeLibrary:
+    """What the chat uses of a Library: ask_stream, pdf_path, catalog.find, settings."""
+
+    def __init__(self, home: Path, items: list[Any] | None = None, error: Exception | None = None):
+        self.settings = SimpleNamespace(
+            home=home, pdf_dir=home / "corpus" / "pdfs", engine="extractive", k=6, host="127.0.0.1", port=0
+        )
+        self.catalog = SimpleNamespace(items=(PAPER,), papers=[PAPER], find=find)
+        self.items = items if items is not None else ["QLoRA ", "quantizes [1].", answer()]
+        self.error = error
+        self.calls: list[dict[str, Any]] = []
+        self.pdfs: dict[str, Path] = {}
+
+    def ask_stream(self, question: str, engine=None, k=None, papers=None) -> Iterator[Any]:
+        self.calls.append({"question": question, "engine": engine, "k": k, "papers": papers})
+        if self.error:
+            raise self.error
+        yield from self.items
+
+    def pdf_path(self, paper_id: str) -> Path | None:
+        return self.pdfs.get(paper_id)
+
+    def status(self) -> dict[str, Any]:
+        return {"papers": 1, "pdfs": len(self.pdfs), "index": None}
+
+
+def contents(history: list[dict[str, Any]]) -> list[str]:
+    return [m["content"] for m in history]
+
+
+def test_empty_input_leaves_the_chat_alone_and_shows_the_message(ui: ModuleType, tmp_path: Path) -> None:
+    lib = FakeLibrary(tmp_path)
+    history = [{"role": "user", "content": "earlier"}]
+    out = list(ui.respond(lib, "   ", history, "extractive", 6, []))
+    assert len(out) == 1
+    chat, _box, notice = out[0]
+    assert chat == history and "type a question" in notice
+    assert lib.calls == []
+
+
+def test_overlong_input_is_refused_before_the_library_is_asked(ui: ModuleType, tmp_path: Path) -> None:
+    lib = FakeLibrary(tmp_path)
+    ((chat, _box, notice),) = list(ui.respond(lib, "q" * 2500, [], "extractive", 6, []))
+    assert chat == [] and "2,500 characters" in notice
+    assert lib.calls == []
+
+
+def test_answer_streams_then_becomes_the_cited_answer(ui: ModuleType, tmp_path: Path) -> None:
+    lib = FakeLibrary(tmp_path)
+    lib.pdfs["2305.14314"] = tmp_path / "x.pdf"
+    out = list(ui.respond(lib, "  How does QLoRA save memory?  ", [], "llama", 3.0, ["2305.14314"]))
+    assert lib.calls == [
+        {"question": "How does QLoRA save memory?", "engine": "llama", "k": 3, "papers": ["2305.14314"]}
+    ]
+    first_chat, box, notice = out[0]
+    assert box == "" and notice == ""  # the box is cleared and any old notice goes away
+    assert contents(first_chat)[0] == "How does QLoRA save memory?"
+    assert any("QLoRA quantizes [1]. ▌" in contents(chat)[-1] for chat, *_ in out)
+    final = contents(out[-1][0])
+    assert (
+        len(final) == 2
+        and 'class="pqa-card pqa-p-2305-14314"' in final[1]
+        and "/paperqa/pdf/2305.14314#page=4" in final[1]
+    )
+
+
+def test_no_papers_selected_means_the_whole_list(ui: ModuleType, tmp_path: Path) -> None:
+    lib = FakeLibrary(tmp_path)
+    list(ui.respond(lib, "QLoRA是如何节省显存的？", None, "", 0, []))
+    assert lib.calls[0]["papers"] is None and lib.calls[0]["engine"] is None and lib.calls[0]["k"] is None
+
+
+def test_library_errors_are_shown_in_the_chat_not_raised(ui: ModuleType, tmp_path: Path) -> None:
+    lib = FakeLibrary(tmp_path, error=RuntimeError("No index in /x. Build it with `paperqa index` <now>."))
+    out = list(ui.respond(lib, "How does QLoRA save memory?", [], "extractive", 6, []))
+    last = contents(out[-1][0])[-1]
+    assert "pqa-error" in last and "paperqa index" in last and "&lt;now&gt;" in last
+
+
+def test_a_stream_without_a_final_answer_is_reported(ui: ModuleType, tmp_path: Path) -> None:
+    lib = FakeLibrary(tmp_path, items=["partial"])
+    out = list(ui.respond(lib, "How does QLoRA save memory?", [], "extractive", 6, []))
+    assert "no answer" in contents(out[-1][0])[-1]
+
+
+# --- PDF route: only manifest PDFs inside corpus/pdfs ------------------------------------------
+
+
+def test_local_pdf_file_serves_only_pdfs_inside_the_pdf_dir(ui: ModuleType, tmp_path: Path) -> None:
+    lib = FakeLibrary(tmp_path)
+    pdf_dir = tmp_path / "corpus" / "pdfs"
+    pdf_dir.mkdir(parents=True)
+    good = pdf_dir / "2305.14314v1.pdf"
+    good.write_bytes(b"%PDF-1.4 ...")
+    outside = tmp_path / "secret.pdf"
+    outside.write_bytes(b"%PDF-1.4 secret")
+    link = pdf_dir / "link.pdf"
+    os.symlink(outside, link)
+    not_pdf = pdf_dir / "notes.txt"
+    not_pdf.write_text("x")
+    lib.pdfs.update(
+        {
+            "2305.14314": good,
+            "escape": outside,
+            "linked": link,
+            "txt": not_pdf,
+            "gone": pdf_dir / "missing.pdf",
+        }
+    )
+    assert ui.local_pdf_file(lib, "2305.14314") == good.resolve()
+    for pid in ("escape", "linked", "txt", "gone", "unknown", "../secret", "..", "", "a/b", "%2e%2e"):
+        assert ui.local_pdf_file(lib, pid) is None, pid
+
+
+# --- papers tab -----------------------------------------------------------------------------
+
+
+def test_papers_tab_lists_all_111_papers_with_entries_and_corrections(ui: ModuleType, tmp_path: Path) -> None:
+    lib = Library(Settings.load(env={}, home=tmp_path))
+    items = list(lib.catalog.items)
+    st = ui.CorpusStatus(pdf_pages={"2305.14314": 26}, indexed={"2305.14314": {"paper": 3, "summary": 1}})
+    page = ui.papers_html(items, st)
+    assert page.count("pqa-kind-paper") == 111 and "111 papers" in page
+    assert "QLoRA: Efficient Finetuning of Quantized LLMs" in page and "PDF · 26 pp." in page
+    assert "indexed: full text" in page and "no index yet" in page
+    assert "4-bit NormalFloat" in page  # the list's own entry
+    assert "Corrections" in page  # the catalog records the lists' mistakes
+    filtered = ui.papers_html(items, st, "qlora")
+    assert "pqa-p-2305-14314" in filtered and "of 111 papers" in filtered
+    assert filtered.count("pqa-kind-paper") < 111
+
+
+def test_paper_choices_cover_the_catalog(ui: ModuleType) -> None:
+    choices = ui.paper_choices([PAPER])
+    assert choices == [("QLoRA: Efficient Finetuning of Quantized LLMs (2023)", "2305.14314")]
+
+
+def test_corrections_are_escaped(ui: ModuleType) -> None:
+    out = ui.corrections_html(PAPER.corrections)
+    assert "arXiv &lt;v1&gt;" in out and "2023-05-23" in out
+
+
+# --- the app and the loader ---------------------------------------------------------------------
+
+
+def test_build_app_builds_with_a_queue(ui: ModuleType, tmp_path: Path) -> None:
+    import gradio as gr
+
+    demo = ui.build_app(FakeLibrary(tmp_path))
+    assert isinstance(demo, gr.Blocks)
+    assert demo._queue.max_size == ui.QUEUE_SIZE
+    config = demo.get_config_file()
+    assert config["title"].startswith("paperqa")
+    kinds = {c["type"] for c in config["components"]}
+    assert {"chatbot", "textbox", "radio", "slider", "dropdown", "html"} <= kinds
+
+
+def test_loader_finds_ui_app_in_the_checkout(ui: ModuleType) -> None:
+    assert callable(ui.build_app) and callable(ui.launch)
+    assert load_app_module() is ui  # imported once per process
+
+
+def test_loader_says_clearly_when_the_file_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(WebAppNotFoundError, match="cannot be imported|not found"):
+        load_app_module(tmp_path / "nope.txt")
+    with pytest.raises(WebAppNotFoundError, match="not found"):
+        load_app_module(tmp_path / "missing.py")
+
+
+def test_launch_listens_on_localhost_by_default(
+    ui: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = Library(Settings.load(env={}, home=tmp_path))
+    seen: dict[str, Any] = {}
+
+    class FakeServer:
+        started = True
+
+        def run(self) -> None:
+            seen["ran"] = True
+
+    def fake_server(lib: Any, host: str, port: int) -> FakeServer:
+        seen.update(host=host, port=port)
+        return FakeServer()
+
+    monkeypatch.setattr(ui, "_server", fake_server)
+    monkeypatch.setattr(ui, "_warm_up", lambda lib: None)
+    ui.launch(lib)
+    assert seen == {"host": "127.0.0.1", "port": 7860, "ran": True}
+
+
+def test_server_routes_serve_the_chat_and_corpus_pdfs_only(ui: ModuleType, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    lib = FakeLibrary(tmp_path)
+    pdf_dir = tmp_path / "corpus" / "pdfs"
+    pdf_dir.mkdir(parents=True)
+    (pdf_dir / "2305.14314v1.pdf").write_bytes(b"%PDF-1.4 test %%EOF")
+    lib.pdfs["2305.14314"] = pdf_dir / "2305.14314v1.pdf"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not serve")
+    with TestClient(ui.create_server_app(lib)) as client:
+        r = client.get("/paperqa/pdf/2305.14314")
+        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+        assert r.headers["content-disposition"].startswith("inline")
+        assert r.content.startswith(b"%PDF")
+        for path in ("/paperqa/pdf/1706.03762", "/paperqa/pdf/..%2Fsecret.txt", f"/gradio_api/file={secret}"):
+            r = client.get(path)
+            assert r.status_code in (400, 403, 404), path
+            assert "do not serve" not in r.text
+        assert client.get("/").status_code == 200
