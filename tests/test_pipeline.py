@@ -159,15 +159,16 @@ def test_a_corrupt_pdf_is_skipped_and_the_rest_is_built(tmp_path: Path):
 @pytest.mark.slow
 def test_real_default_model_end_to_end(tmp_path: Path):
     """The shipped default embedder, loaded offline, answers the QLoRA question with a citation."""
+    default = Settings().embedder
     home = tmp_path / "home"
     real = os.environ.get("PAPERQA_TEST_PDFS")
     if real and (Path(real) / "2305.14314.pdf").is_file():
-        assert paperqa(home, "add", str(Path(real) / "2305.14314.pdf"), embedder="minilm").returncode == 0
-    build = paperqa(home, "index", "--json", embedder="minilm")
+        assert paperqa(home, "add", str(Path(real) / "2305.14314.pdf"), embedder=default).returncode == 0
+    build = paperqa(home, "index", "--json", embedder=default)
     assert build.returncode == 0, build.stderr
     assert json.loads(build.stdout)["index"]["chunks"] > 200
     for question in ("How does QLoRA save memory?", "QLoRA是如何节省显存的？"):
-        proc = paperqa(home, "ask", question, "--json", embedder="minilm")
+        proc = paperqa(home, "ask", question, "--json", embedder=default)
         assert proc.returncode == 0, proc.stderr
         answer = json.loads(proc.stdout)
         assert not answer["declined"]

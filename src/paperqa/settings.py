@@ -46,7 +46,9 @@ class Settings:
     chunk_words: int = 160  # all-MiniLM reads 256 word pieces; ~160 words fit
     chunk_overlap: int = 30
     # embedding / index
-    embedder: str = "minilm"  # minilm | e5 | use | hash | any sentence-transformers name or path
+    embedder: str = (
+        "use"  # use | minilm | e5 | hash | any sentence-transformers name or path (README: trade-off)
+    )
     device: str = "cpu"
     # answers
     engine: str = "extractive"  # extractive | llama | openai
