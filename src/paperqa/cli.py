@@ -33,6 +33,9 @@ HomeOpt = Annotated[
     Path | None, typer.Option("--home", help="Data root (default: $PAPERQA_HOME or the checkout).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+EmbedderOpt = Annotated[
+    str | None, typer.Option("--embedder", help="use | minilm | e5 | a sentence-transformers name or path.")
+]
 
 
 class UserError(Exception):
@@ -194,7 +197,13 @@ def download(
     """Fetch the listed PDFs (arXiv: one request every 3 s; direct URLs); re-runs fetch only what is missing."""
     from .download import render_report
 
-    report = _lib(home).download(only=only, dry_run=dry_run, console=err, progress=not as_json)
+    lib = _lib(home)
+    if only:
+        try:
+            only = [lib.catalog.get(x).paper_id for x in only]  # ids, versioned ids or aliases
+        except KeyError as exc:
+            raise UserError(str(exc.args[0])) from exc
+    report = lib.download(only=only, dry_run=dry_run, console=err, progress=not as_json)
     if as_json:
         _print_json(report.to_dict())
     else:
@@ -260,10 +269,11 @@ def search(
         str | None, typer.Option("--papers", help="Restrict to these ids, comma-separated.")
     ] = None,
     as_json: JsonOpt = False,
+    embedder: EmbedderOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """Ranked passages: paper, pages, section, kind (paper / summary / abstract), score, text."""
-    lib = _lib(home)
+    lib = _lib(home, embedder=embedder)
     hits = lib.search(question, k=k, papers=papers.split(",") if papers else None)
     if as_json:
         _print_json([h.to_dict() for h in hits])
@@ -289,10 +299,11 @@ def ask(
         str | None, typer.Option("--papers", help="Restrict to these ids, comma-separated.")
     ] = None,
     as_json: JsonOpt = False,
+    embedder: EmbedderOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """Answer a question with citations to paper, page and summary entry."""
-    lib = _lib(home)
+    lib = _lib(home, embedder=embedder)
     if len(question.strip()) == 0:
         raise UserError("the question is empty")
     final = None
@@ -335,10 +346,11 @@ def eval_cmd(
     engine: Annotated[str | None, typer.Option("--engine", help="extractive | llama | openai")] = None,
     k: Annotated[int, typer.Option("-k", help="Passages retrieved per question.")] = 10,
     as_json: JsonOpt = False,
+    embedder: EmbedderOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """Retrieval (and answer) metrics over a question file, in one process."""
-    lib = _lib(home)
+    lib = _lib(home, embedder=embedder)
     report = lib.evaluate(questions, answers=answers, engine=engine, k=k)
     if as_json:
         _print_json(report)
@@ -357,12 +369,13 @@ def eval_cmd(
 def serve(
     host: Annotated[str | None, typer.Option("--host")] = None,
     port: Annotated[int | None, typer.Option("--port")] = None,
+    embedder: EmbedderOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """Start the web chat (Gradio) on 127.0.0.1 by default; no public share link."""
     from .webapp import launch
 
-    launch(_lib(home, host=host, port=port))
+    launch(_lib(home, host=host, port=port, embedder=embedder))
 
 
 def main() -> None:
