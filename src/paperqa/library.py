@@ -115,7 +115,7 @@ class Library:
 
         mode: "fused" (the product), or "dense" / "bm25" alone (for measurement).
         """
-        from .retrieve import fuse, to_passage
+        from .retrieve import diversify, fuse, search_query, to_passage
 
         question = question.strip()
         if not question:
@@ -125,9 +125,10 @@ class Library:
         allowed = (
             {self.catalog.get(p).paper_id if self.catalog.find(p) else p for p in papers} if papers else None
         )
-        qvec = self.embedder.encode_query(question)
+        query = search_query(question)
+        qvec = self.embedder.encode_query(query)
         dense = [row for row, _ in idx.search_dense(qvec, params.depth, allowed=allowed)]
-        bm25 = [row for row, _ in idx.search_bm25(question, params.depth, allowed=allowed)]
+        bm25 = [row for row, _ in idx.search_bm25(query, params.depth, allowed=allowed)]
         ranks_d = {row: i for i, row in enumerate(dense, 1)}
         ranks_b = {row: i for i, row in enumerate(bm25, 1)}
         if mode == "dense":
@@ -136,6 +137,7 @@ class Library:
             fused = [(row, 1.0 / (params.rrf_k + r)) for r, row in enumerate(bm25, 1)]
         else:
             fused = fuse(idx.chunks, dense, bm25, params, named=self.name_linker(question))
+            fused = diversify(fused, idx.chunks, params.per_paper)
         out = []
         for row, score in fused[:k]:
             c = idx.chunks[row]

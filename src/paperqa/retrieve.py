@@ -30,6 +30,7 @@ class FusionParams:
     appendix_weight: float = 0.8
     depth: int = 60  # how many hits each retriever contributes
     named: float = 1.0  # a paper the question names (GPT-3, QLoRA) counts as a first-ranked hit
+    per_paper: int = 3  # passages of one paper before the others get a turn (0: no limit)
 
 
 def rrf(rank_lists: Iterable[tuple[list[int], float]], k: float) -> dict[int, float]:
@@ -132,3 +133,48 @@ class NameLinker:
             for a, b, pid in hits
             if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for a2, b2, _ in hits)
         )
+
+
+def diversify(
+    ranked: list[tuple[int, float]], chunks: list[Chunk], per_paper: int
+) -> list[tuple[int, float]]:
+    """Defer a paper's passages past its first `per_paper` behind the other papers' passages.
+
+    The order in which papers first appear is unchanged (so are hit@k and MRR), but a list of
+    k passages is no longer all one paper: "which papers ..." and comparisons see several.
+    """
+    if per_paper <= 0:
+        return ranked
+    seen: dict[str, int] = {}
+    head: list[tuple[int, float]] = []
+    tail: list[tuple[int, float]] = []
+    for row, score in ranked:
+        pid = chunks[row].paper_id
+        seen[pid] = seen.get(pid, 0) + 1
+        (head if seen[pid] <= per_paper else tail).append((row, score))
+    return head + tail
+
+
+_LIST_FRAME = re.compile(
+    r"^\s*(?:which|what)\s+(?:papers?|works?|articles?)\s+(?:(?:in|on|of|from)\s+(?:the|this|my|our)?\s*"
+    r"(?:reading\s+)?list\s+)?(?:are|is|do|does)?\s*(?:about|on|cover|covers|discuss|discusses|deal\s+with|propose|use)?\s*",
+    re.IGNORECASE,
+)
+_LIST_FRAME_ZH = re.compile(
+    r"^(?:阅读清单|清单|列表)?(?:中|里)?(?:有)?哪些(?:论文|文章|工作)(?:是)?(?:关于|讲|涉及|讨论|研究)?(?:了)?"
+)
+
+
+def search_query(question: str) -> str:
+    """The topic of a "which papers in the reading list are about X?" question: X.
+
+    The frame's words ("papers", "reading list") say nothing about the topic and match noise.
+    Other questions are returned unchanged.
+    """
+    for frame in (_LIST_FRAME, _LIST_FRAME_ZH):
+        m = frame.match(question)
+        if m and m.end() > 0:
+            rest = question[m.end() :].strip(" ?？。.")
+            if len(rest) >= 2:
+                return rest
+    return question

@@ -154,7 +154,10 @@ class ExtractiveEngine:
         if not ranked:
             return []
         top = ranked[0].rel
-        ranked = [c for c in ranked if c.rel >= 0.3 * top][:4] if top > 0 else ranked[:1]
+        # every retrieved paper with an on-topic sentence, in retrieval order: sentence scores
+        # favour the paper that repeats the term most, retrieval judged the papers as wholes
+        ranked = [c for c in ranked if c.rel >= 0.1 * top][:4] if top > 0 else ranked[:1]
+        ranked.sort(key=lambda c: c.source.number)
         if lang == "zh":
             names = "、".join(f"《{c.source.paper.title}》{_year_zh(c)}[{c.source.number}]" for c in ranked)
             out = [f"阅读清单中涉及这个问题的论文有：{names}。"]

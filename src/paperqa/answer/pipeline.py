@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from ..records import Answer, Passage
+from ..retrieve import search_query
 from ..settings import Settings
 from .base import AnswerEngine, EngineError, PaperLookup, Source
 from .citations import CitationMapper, build_citations, make_sources
@@ -101,7 +102,8 @@ def answer_stream(
     threshold = min_confidence
     if threshold is None:
         threshold = float(getattr(settings, "min_confidence", DEFAULT_MIN_CONFIDENCE))
-    if not passages or confidence(question, passages, catalog=catalog) < threshold:
+    # judged on the question's topic: a "which papers ... are about X" frame says nothing of X
+    if not passages or confidence(search_query(question), passages, catalog=catalog) < threshold:
         declined = _declined(question, lang, passages, eng.name, t0)
         yield declined.answer
         yield declined
