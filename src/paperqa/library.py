@@ -48,11 +48,24 @@ class Library:
             "index": index_manifest,
         }
 
-    # --- later stages are wired below as they land -----------------------
-    def pdf_path(self, paper_id: str) -> Path | None:
+    # --- PDFs ------------------------------------------------------------
+    def _manifest(self) -> dict:
+        """The corpus manifest, re-read only when the file changes (answers ask per citation)."""
         from .manifest import load_manifest
 
-        entry = load_manifest(self.settings).get(paper_id)
+        try:
+            mtime = self.settings.manifest_file.stat().st_mtime_ns
+        except OSError:
+            mtime = 0
+        cached = self.__dict__.get("_manifest_cache")
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, load_manifest(self.settings))
+            self.__dict__["_manifest_cache"] = cached
+        return cached[1]
+
+    def pdf_path(self, paper_id: str) -> Path | None:
+        """The local PDF of a paper, when it was downloaded or added."""
+        entry = self._manifest().get(paper_id)
         if entry is None:
             return None
         path = self.settings.home / entry.file
