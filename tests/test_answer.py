@@ -367,10 +367,21 @@ def test_llm_that_cites_nothing_gets_its_sources_attached(settings):
     assert_numbered_by_first_use(ans)
 
 
-def test_llm_that_says_it_cannot_answer_is_a_decline(settings):
+def test_llm_refusal_despite_confident_retrieval_is_followed_by_the_passages(settings):
+    """A small model's "does not cover" does not override retrieval that found the answer."""
     llm = ScriptedLLM(settings, ["The reading list does not cover this."])
     ans = ask(EN_Q, settings, engine=llm)
-    assert ans.declined and ans.citations == () and ans.closest[0] == QLORA_ID
+    assert not ans.declined and ans.citations and ans.citations[0].paper_id == QLORA_ID
+    assert ans.answer.startswith("The reading list does not cover this.")
+    assert "What the retrieved passages say:" in ans.answer
+    assert_quotes_verbatim(ans)
+    assert_numbered_by_first_use(ans)
+
+
+def test_llm_is_not_called_and_answer_declines_when_retrieval_is_not_confident(settings):
+    llm = ScriptedLLM(settings, ["QLoRA saves memory [1]."])
+    ans = ask("What is the best recipe for chocolate cake?", settings, engine=llm)
+    assert ans.declined and ans.citations == () and llm.seen == []
 
 
 # --- engines: loading and their error messages -----------------------------------------------

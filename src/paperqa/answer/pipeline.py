@@ -20,6 +20,10 @@ from .citations import CitationMapper, build_citations, make_sources
 from .confidence import DEFAULT_MIN_CONFIDENCE, confidence
 from .text import detect_language, stems
 
+FALLBACK_LEAD = {
+    "en": "What the retrieved passages say: ",
+    "zh": "检索到的段落这样说：",
+}
 DECLINE = {
     "en": "The reading list does not cover this.",
     "zh": "阅读清单中的论文没有涉及这个问题。",
@@ -128,6 +132,23 @@ def answer_stream(
         yield tail
     text = "".join(parts)
     order = mapper.order
+    if not order and (not text.strip() or _REFUSAL_RE.search(text)) and eng.name != "extractive":
+        # Retrieval was confident (we are past the threshold), so a small model's refusal is not
+        # the last word: what the passages say follows, with verified citations.
+        fallback = load_engine(settings.with_(engine="extractive"))
+        sources = make_sources(fallback.select(question, lang, passages, catalog), catalog, page_text)
+        mapper = CitationMapper(len(sources))
+        lead = ("\n\n" if text.strip() else "") + FALLBACK_LEAD[lang]
+        parts.append(lead)
+        yield lead
+        for delta in [*fallback.generate(question, lang, sources), None]:
+            out = mapper.feed(delta) if delta is not None else mapper.finish()
+            if out:
+                first_ms = first_ms if first_ms is not None else _ms(t0)
+                parts.append(out)
+                yield out
+        text = "".join(parts)
+        order = mapper.order
     if not order:
         if not text.strip() or _REFUSAL_RE.search(text):
             declined = _declined(question, lang, passages, eng.name, t0, text=text.strip() or None)
