@@ -17,7 +17,6 @@ import pytest
 from paperqa import __version__
 from paperqa import index as index_mod
 from paperqa.embedders import HashEmbedder, load_embedder
-from paperqa.fusion import rrf
 from paperqa.index import (
     IndexBusyError,
     IndexMismatchError,
@@ -373,16 +372,6 @@ def test_chunks_file_is_plain_json_lines(settings: Settings) -> None:
     lines = (stats.path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[5])["text"].startswith("Transformer：")  # readable, not \u-escaped
     assert "所有" in lines[5]
-
-
-def test_rrf() -> None:
-    fused = rrf([[1, 2, 3], [3, 1]], k=60)
-    assert [key for key, _ in fused] == [1, 3, 2]
-    assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
-    assert [key for key, _ in rrf([["a", "b"], ["b"]], weights=[1.0, 3.0])] == ["b", "a"]
-    assert [key for key, _ in rrf([["x", "y"], ["y", "x"]])] == ["x", "y"]  # ties: first seen
-    with pytest.raises(ValueError):
-        rrf([[1]], weights=[1.0, 2.0])
 
 
 @pytest.mark.slow
