@@ -43,6 +43,14 @@ def test_references_are_down_weighted_and_named_papers_lifted():
     assert chunks[named[0][0]].paper_id == "b"
 
 
+def test_a_named_paper_that_neither_retriever_found_still_comes_first():
+    """ "What is grouped-query attention?" names GQA, whose only chunks are its entry and title."""
+    chunks = [chunk("flash", n=0), chunk("attn", n=1), chunk("gqa", "summary", n=2), chunk("gqa", n=3)]
+    ranked = fuse(chunks, dense=[0, 1], bm25=[0, 1], params=FusionParams(), named=frozenset({"gqa"}))
+    assert chunks[ranked[0][0]].paper_id == "gqa" and chunks[ranked[0][0]].kind == "summary"
+    assert 3 not in [r for r, _ in ranked]  # an unretrieved PDF passage carries no evidence
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [

@@ -29,7 +29,7 @@ class FusionParams:
     references_weight: float = 0.3  # references are rarely the answer
     appendix_weight: float = 0.8
     depth: int = 60  # how many hits each retriever contributes
-    named: float = 1.0  # a paper the question names (GPT-3, QLoRA) counts as a first-ranked hit
+    named: float = 2.0  # a paper the question names (GPT-3, QLoRA) counts as first in two lists
     per_paper: int = 3  # passages of one paper before the others get a turn (0: no limit)
 
 
@@ -53,9 +53,9 @@ def fuse(
     scores = rrf([(dense, params.dense_weight), (bm25, params.bm25_weight)], params.rrf_k)
     if named:
         bonus = params.named / (params.rrf_k + 1)
-        for row in scores:
-            if chunks[row].paper_id in named:
-                scores[row] += bonus
+        for row, c in enumerate(chunks):  # a named paper's entry and abstract join even if unretrieved
+            if c.paper_id in named and (row in scores or c.kind in ("summary", "abstract")):
+                scores[row] = scores.get(row, 0.0) + bonus
     best_bridge: dict[str, float] = {}
     for row, s in scores.items():
         c = chunks[row]
