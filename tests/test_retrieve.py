@@ -43,12 +43,18 @@ def test_references_are_down_weighted_and_named_papers_lifted():
     assert chunks[named[0][0]].paper_id == "b"
 
 
-def test_a_named_paper_that_neither_retriever_found_still_comes_first():
-    """ "What is grouped-query attention?" names GQA, whose only chunks are its entry and title."""
+def test_a_named_paper_outranks_a_passage_first_in_both_lists():
+    """ "What is grouped-query attention?" names GQA; BM25 finds its entry only third."""
     chunks = [chunk("flash", n=0), chunk("attn", n=1), chunk("gqa", "summary", n=2), chunk("gqa", n=3)]
-    ranked = fuse(chunks, dense=[0, 1], bm25=[0, 1], params=FusionParams(), named=frozenset({"gqa"}))
-    assert chunks[ranked[0][0]].paper_id == "gqa" and chunks[ranked[0][0]].kind == "summary"
+    ranked = fuse(chunks, dense=[0, 1], bm25=[0, 1, 2], params=FusionParams(), named=frozenset({"gqa"}))
+    assert (chunks[ranked[0][0]].paper_id, chunks[ranked[0][0]].kind) == ("gqa", "summary")
     assert 3 not in [r for r, _ in ranked]  # an unretrieved PDF passage carries no evidence
+
+
+def test_a_named_papers_entry_joins_even_when_no_retriever_found_it():
+    chunks = [chunk("flash", n=0), chunk("gqa", "summary", n=1)]
+    ranked = fuse(chunks, dense=[0], bm25=[0], params=FusionParams(), named=frozenset({"gqa"}))
+    assert 1 in [r for r, _ in ranked]
 
 
 @pytest.mark.parametrize(
