@@ -15,6 +15,7 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from .lists import ListFormatError, Mention, arxiv_ids_in, normalise_title, read_list
@@ -61,14 +62,21 @@ class Catalog:
     def find(self, key: str) -> Paper | None:
         key = key.strip()
         bare = re.sub(r"v\d+$", "", key) if ARXIV_ID_RE.match(re.sub(r"v\d+$", "", key)) else key
+        return self._by_id.get(key) or self._by_id.get(bare) or self._by_name.get(normalise_title(key))
+
+    @cached_property
+    def _by_id(self) -> dict[str, Paper]:
+        """Built once: search and answers look papers up per passage."""
+        return {p.paper_id: p for p in reversed(self.items)}  # reversed: the first item wins
+
+    @cached_property
+    def _by_name(self) -> dict[str, Paper]:
+        names: dict[str, Paper] = {}
         for p in self.items:
-            if p.paper_id in (key, bare):
-                return p
-        norm = normalise_title(key)
-        for p in self.items:
-            if norm and norm in {normalise_title(a) for a in (p.title, *p.aliases)}:
-                return p
-        return None
+            for name in (p.title, *p.aliases):
+                if key := normalise_title(name):
+                    names.setdefault(key, p)
+        return names
 
     def check(self) -> list[str]:
         """Problems that make the catalog untrustworthy; empty means it is sound."""

@@ -18,6 +18,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
+from .lists import normalise_title
 from .manifest import (
     PdfCheckError,
     PdfInfo,
@@ -66,10 +67,8 @@ _BAD_META_RE = re.compile(
 # --- title similarity ---------------------------------------------------------
 
 
-def squash(text: str) -> str:
-    """Only lowercase ASCII letters and digits: PDF text keeps its letters but not its spacing."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return "".join(ch for ch in text if ch.isascii() and ch.isalnum())
+# PDF text keeps a title's letters but not its spacing: compare on letters and digits only
+squash = normalise_title
 
 
 def title_variants(paper: Paper) -> list[str]:
