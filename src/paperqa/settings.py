@@ -64,7 +64,6 @@ class Settings:
     # web
     host: str = "127.0.0.1"
     port: int = 7860
-    offline: bool = False
 
     # --- derived paths (all under home) ---
     @property
