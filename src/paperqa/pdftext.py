@@ -14,6 +14,8 @@ from paperqa.pdfclean import clean_pages
 from paperqa.pdfsections import SectionSpan, section_at, sections
 from paperqa.records import Page
 
+from .errors import PaperqaError
+
 __all__ = [
     "MIN_TEXT_CHARS",
     "PARSER_VERSION",
@@ -30,7 +32,7 @@ MIN_TEXT_CHARS = 50  # below this over all pages there is no usable text layer
 PARSER_VERSION = 1  # bump when cleaning changes, so that stored page texts are redone
 
 
-class PdfError(ValueError):
+class PdfError(PaperqaError, ValueError):
     """A PDF we cannot get text from; the message names the file and the reason."""
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from .errors import PaperqaError
 from .settings import checkout_root
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 MODULE_NAME = "paperqa_ui_app"
 
 
-class WebAppNotFoundError(FileNotFoundError):
+class WebAppNotFoundError(PaperqaError, FileNotFoundError):
     """ui/app.py is not where it should be (e.g. an installed wheel without the checkout)."""
 
 

@@ -11,10 +11,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..errors import PaperqaError
 from ..records import Paper, Passage, SummaryEntry
 
 
-class EngineError(RuntimeError):
+class EngineError(PaperqaError, RuntimeError):
     """An engine cannot run (no model, server unreachable); the message says how to fix it."""
 
 
