@@ -3,7 +3,8 @@
 Serves an Atom feed at /api/query?id_list=... that the `arxiv` package parses, PDFs at
 /pdf/<id>v<N> and direct PDFs at /direct/<name>. Each path can be told to misbehave
 for its next requests (429 with Retry-After, 503, a connection dropped mid-body, an
-HTML page with status 200, a truncated PDF, a slow answer), and every request is
+HTML page with status 200, a truncated PDF, a slow answer, other bytes than the
+paper's, a body without Content-Length), and every request is
 recorded with the time on the clock the test hands in, so tests can check spacing.
 """
 
@@ -133,7 +134,9 @@ class FakeArxiv:
         """Queue actions for the next requests to `path`, one each, then serve normally.
 
         ("status", code, {headers}) | "drop" (Content-Length sent, body cut) | "html" |
-        "truncate" (a cut PDF with a matching Content-Length) | ("slow", seconds).
+        "truncate" (a cut PDF with a matching Content-Length) | ("slow", seconds) |
+        ("body", bytes) (served instead of the paper, status 200) | ("stream", bytes) (the
+        same without Content-Length: the body ends when the connection closes).
         """
         with self.state.lock:
             queue = self.state.actions.setdefault(path, [])
@@ -228,6 +231,18 @@ class _Handler(BaseHTTPRequestHandler):
                 b"<!DOCTYPE html><html><body>Please wait while we check your browser</body></html>",
                 "text/html",
             )
+        if action and action[0] == "body":
+            return self._send(200, action[1], "application/pdf")
+        if action and action[0] == "stream":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/pdf")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                for i in range(0, len(action[1]), 1 << 14):
+                    self.wfile.write(action[1][i : i + (1 << 14)])
+            self.close_connection = True
+            return
 
         body = self._body(state, path, query)
         if body is None:

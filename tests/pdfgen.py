@@ -338,6 +338,27 @@ def write_corrupt(path: Path) -> Path:
     return Path(path)
 
 
+def zero_page_content(path: Path, page: int) -> Path:
+    """Overwrite the content stream of `page` (1-based) with zero bytes, in place.
+
+    Like a download whose middle was never written: the size, the header, every object
+    offset and %%EOF are intact, so the file opens, but that page has no text left.
+    """
+    from pypdf import PdfReader
+
+    path = Path(path)
+    reader = PdfReader(path)
+    ref = reader.pages[page - 1].get_object().raw_get("/Contents")
+    offset = reader.xref[ref.generation][ref.idnum]
+    data = bytearray(path.read_bytes())
+    start = data.index(b"stream", offset) + len(b"stream")
+    start += 2 if data[start : start + 2] == b"\r\n" else 1
+    end = data.index(b"endstream", start)
+    data[start:end] = bytes(end - start)
+    path.write_bytes(bytes(data))
+    return path
+
+
 # --- real PDFs (PAPERQA_TEST_PDFS) ---------------------------------------------------------
 
 
@@ -347,9 +368,9 @@ def real_pdf_folder() -> Path | None:
     return Path(folder) if folder and Path(folder).is_dir() else None
 
 
-@functools.lru_cache(maxsize=1)
-def parsed_real_pdfs(folder: Path) -> dict[str, list]:
-    """{file stem: pages} for every PDF in folder, parsed once per test session."""
+@functools.lru_cache(maxsize=2)
+def parsed_real_pdfs(folder: Path, parser: str | None = None) -> dict[str, list]:
+    """{file stem: pages} for every PDF in folder, parsed once per test session and parser."""
     from paperqa.pdftext import parse_pdf
 
-    return {p.stem: parse_pdf(p, p.stem) for p in sorted(folder.glob("*.pdf"))}
+    return {p.stem: parse_pdf(p, p.stem, parser) for p in sorted(folder.glob("*.pdf"))}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -10,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
+import paperqa.manifest
 from fake_arxiv import make_pdf, write_pdf
 from paperqa.localpdf import add_pdfs, find_stamp, guess_title, match_pdf, title_in_text
 from paperqa.manifest import PdfCheckError, PdfInfo, inspect_pdf, load_manifest, sha256_file, verify_pdf
 from paperqa.records import Paper
 from paperqa.settings import Settings
+from pdfgen import zero_page_content
 
 QLORA = "QLoRA: Efficient Finetuning of Quantized LLMs"
 ATTN = "Attention Is All You Need"
@@ -22,6 +25,8 @@ LORA = "LoRA: Low-Rank Adaptation of Large Language Models"
 COT = "Chain-of-Thought Prompting Elicits Reasoning in Large Language Models"
 GPT1 = "Improving Language Understanding by Generative Pre-Training"
 GPT2 = "Language Models are Unsupervised Multitask Learners"
+GQA = "GQA: Training Generalized Multi-Query Transformer Models from Multi-Head Checkpoints"
+QLORA_STAMP = "arXiv:2305.14314v1  [cs.LG]  23 May 2023"
 
 PAPERS = [
     Paper("2305.14314", QLORA, arxiv_id="2305.14314", version=1, aliases=("QLoRA",)),
@@ -30,6 +35,7 @@ PAPERS = [
     Paper("2201.11903", COT, arxiv_id="2201.11903", version=6),
     Paper("gpt1", f"GPT-1: {GPT1}", pdf_url="https://example.org/gpt1.pdf"),
     Paper("gpt2", f"GPT-2: {GPT2}", pdf_url="https://example.org/gpt2.pdf"),
+    Paper("2305.13245", GQA, arxiv_id="2305.13245", version=1, aliases=("GQA", "Grouped-Query Attention")),
     Paper("blog-post", "A blog post", kind="blog", url="https://example.com/post"),
 ]
 
@@ -167,12 +173,116 @@ def test_two_files_for_one_paper_in_one_run(settings, inbox):
     assert "a.pdf" in results["b.pdf"].reason
 
 
-def test_mislabelled_file_name_is_flagged(settings, inbox):
+def test_mislabelled_file_name_is_refused(settings, inbox):
     write_pdf(inbox / "2305.14314.pdf", "A Completely Different Paper About Gardening")
     [r] = add_pdfs([inbox], PAPERS, settings)
-    assert r.paper_id == "2305.14314" and r.matched_by == "filename" and r.title_match is False
-    assert "does not show the catalog title" in r.reason
-    assert load_manifest(settings)["2305.14314"].title_match is False
+    assert (r.paper_id, r.matched_by, r.status, r.title_match) == ("2305.14314", "filename", "failed", False)
+    assert "does not show the catalog title" in r.reason and "rename it" in r.reason
+    assert r.title == "A Completely Different Paper About Gardening"
+    assert load_manifest(settings) == {} and not list(settings.pdf_dir.glob("*.pdf"))
+
+
+def stored_state(settings: Settings) -> tuple[bytes, dict[str, bytes]]:
+    """The manifest and every stored PDF, byte for byte."""
+    files = {p.name: p.read_bytes() for p in sorted(settings.pdf_dir.glob("*.pdf"))}
+    return settings.manifest_file.read_bytes(), files
+
+
+def test_a_valid_pdf_of_another_paper_never_replaces_a_verified_one(settings, inbox, tmp_path):
+    write_pdf(inbox / "2305.14314.pdf", QLORA, stamp=QLORA_STAMP)
+    [good] = add_pdfs([inbox], PAPERS, settings)
+    assert good.status == "added"
+    before = stored_state(settings)
+    other = tmp_path / "downloads"
+    other.mkdir()
+    write_pdf(other / "2305.14314.pdf", GPT2, pages=12)  # GPT-2 under QLoRA's name: valid, longer
+
+    [r] = add_pdfs([other / "2305.14314.pdf"], PAPERS, settings)
+
+    assert r.status == "failed" and r.title_match is False
+    assert str(other / "2305.14314.pdf") in r.reason and "corpus/pdfs/2305.14314v1.pdf" in r.reason
+    assert GPT2 in r.reason and "\n" not in r.reason
+    assert stored_state(settings) == before and no_leftovers(settings)
+
+
+def test_a_stamp_of_another_id_is_refused(settings, inbox):
+    write_pdf(inbox / "2305.14314.pdf", QLORA, stamp="arXiv:2106.09685v2  [cs.CL]  16 Oct 2021")
+    [r] = add_pdfs([inbox], PAPERS, settings)
+    assert r.status == "failed" and "page 1 says arXiv:2106.09685" in r.reason
+    assert load_manifest(settings) == {}
+
+
+def test_a_damaged_pdf_never_enters_and_never_replaces(settings, inbox, tmp_path):
+    damaged = write_pdf(tmp_path / "gpt1.pdf", GPT1, pages=8)
+    zero_page_content(damaged, 6)  # the middle of the file is zeros: page 6 has no text left
+    [first] = add_pdfs([damaged], PAPERS, settings)
+    assert first.status == "failed" and "page 6" in first.reason and "damaged" in first.reason
+    assert load_manifest(settings) == {}
+
+    write_pdf(inbox / "gpt1.pdf", GPT1, pages=8)
+    assert [r.status for r in add_pdfs([inbox], PAPERS, settings)] == ["added"]
+    before = stored_state(settings)
+    [again] = add_pdfs([damaged], PAPERS, settings)
+    assert again.status == "failed" and "page 6" in again.reason
+    assert stored_state(settings) == before and no_leftovers(settings)
+
+
+def test_a_less_complete_copy_never_replaces_a_verified_one(settings, inbox, tmp_path):
+    write_pdf(inbox / "2305.14314v1.pdf", QLORA, stamp=QLORA_STAMP, pages=3)
+    add_pdfs([inbox], PAPERS, settings)
+    before = stored_state(settings)
+    short = write_pdf(tmp_path / "2305.14314v1.pdf", QLORA, stamp=QLORA_STAMP, pages=2)
+
+    [r] = add_pdfs([short], PAPERS, settings)
+
+    assert r.status == "failed" and "2 pages where the verified copy has 3" in r.reason
+    assert str(short) in r.reason and "corpus/pdfs/2305.14314v1.pdf" in r.reason
+    assert stored_state(settings) == before
+
+
+def test_a_stamp_outside_the_catalog_is_never_matched_by_title(settings, inbox):
+    # Mistral 7B names grouped-query attention (a GQA alias) on page 1; its stamp says what it is.
+    write_pdf(
+        inbox / "mistral.pdf",
+        "Mistral 7B",
+        meta_title="Mistral 7B",
+        stamp="arXiv:2310.06825v1  [cs.CL]  10 Oct 2023",
+        body="Albert Q. Jiang, Alexandre Sablayrolles\n\nAbstract\nMistral 7B leverages grouped-query "
+        "attention (GQA) for faster inference, coupled with sliding window attention.",
+    )
+    [r] = add_pdfs([inbox], PAPERS, settings)
+    assert (r.paper_id, r.matched_by, r.status) == (None, "none", "added")
+    assert r.extra_id == "extra-mistral-7b"
+    assert set(load_manifest(settings)) == {"extra-mistral-7b"}
+
+
+def test_disk_full_while_recording_keeps_the_previous_copy(settings, inbox, tmp_path, monkeypatch):
+    write_pdf(inbox / "2305.14314v1.pdf", QLORA, stamp=QLORA_STAMP)
+    add_pdfs([inbox], PAPERS, settings)
+    before = stored_state(settings)
+    fuller = write_pdf(tmp_path / "2305.14314v1.pdf", QLORA, stamp=QLORA_STAMP, pages=4)  # same file name
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(paperqa.manifest, "write_manifest_file", disk_full)
+    [r] = add_pdfs([fuller], PAPERS, settings)
+
+    assert r.status == "failed" and "No space left on device" in r.reason and "\n" not in r.reason
+    assert stored_state(settings) == before and no_leftovers(settings)
+
+
+def test_partial_files_of_killed_runs_are_removed(settings, inbox):
+    settings.pdf_dir.mkdir(parents=True)
+    debris = [
+        settings.pdf_dir / ".2305.14314v1.pdf.x1y2z3.part",
+        settings.corpus_dir / ".manifest.json.ab.part",
+    ]
+    for p in debris:
+        p.write_bytes(b"%PDF-1.4 half")  # fresh: a run killed a moment ago
+    write_pdf(inbox / "2305.14314.pdf", QLORA)
+    add_pdfs([inbox], PAPERS, settings)
+    assert not any(p.exists() for p in debris) and no_leftovers(settings)
 
 
 def test_missing_path_and_empty_folder_are_reported(settings, tmp_path):
@@ -184,11 +294,8 @@ def test_missing_path_and_empty_folder_are_reported(settings, tmp_path):
 
 def test_stamp_gives_the_version_when_the_name_does_not(settings, inbox):
     write_pdf(inbox / "1706.03762.pdf", ATTN, stamp="arXiv:1706.03762v7  [cs.CL]  2 Aug 2023")
-    write_pdf(inbox / "2305.14314.pdf", QLORA, stamp="arXiv:2106.09685v2  [cs.CL]  16 Oct 2021")
-    results = by_file(add_pdfs([inbox], PAPERS, settings))
-    assert (results["1706.03762.pdf"].matched_by, results["1706.03762.pdf"].version) == ("filename", 7)
-    odd = results["2305.14314.pdf"]
-    assert odd.paper_id == "2305.14314" and "page 1 says arXiv:2106.09685" in odd.reason
+    [r] = add_pdfs([inbox], PAPERS, settings)
+    assert (r.matched_by, r.version, r.status) == ("filename", 7, "added")
 
 
 @pytest.mark.parametrize(
@@ -319,6 +426,20 @@ def test_real_pdfs_match_by_title_alone(tmp_path):
         assert find_stamp(text) is None
         match = match_pdf(Path("doc.pdf"), replace(info, first_page_text=text, meta_title=""), papers)
         assert (match.paper.paper_id if match.paper else None, match.matched_by) == (pdf.stem, "title")
+
+
+def test_real_pdf_zeroed_in_the_middle_is_refused(tmp_path):
+    """GPT-1 with 20 KB zeroed in the middle: page 6 extracts nothing, so it is refused."""
+    folder = _real_pdfs()
+    if not (folder / "gpt1.pdf").is_file():
+        pytest.skip("no gpt1.pdf among the real PDFs")
+    data = bytearray((folder / "gpt1.pdf").read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 20_000] = bytes(20_000)
+    (tmp_path / "gpt1.pdf").write_bytes(bytes(data))
+    settings = Settings(home=tmp_path / "home")
+    [r] = add_pdfs([tmp_path / "gpt1.pdf"], PAPERS, settings)
+    assert r.status == "failed" and "page 6" in r.reason
 
 
 def test_fuzzy_title_survives_lost_glyphs():

@@ -230,6 +230,57 @@ def test_confidence_separates_answerable_from_unanswerable():
     assert confidence(EN_Q, []) == 0.0
 
 
+# --- the Chinese <-> English bridge: CC-CEDICT, not a hand list --------------------------------
+
+# Its words are in no hand-written list; the English page says "innovations ... without sacrificing
+# performance", which only a dictionary connects to 牺牲 / 性能 / 创新.
+CEDICT_Q = "不牺牲性能的创新有哪些？"
+
+
+def test_a_chinese_question_meets_english_page_text_through_cedict(settings, monkeypatch):
+    from paperqa.answer import text
+
+    ps = [p for p in qlora_passages() if p.kind == "paper"]
+    assert confidence(CEDICT_Q, ps, catalog=catalog()) > DEFAULT_MIN_CONFIDENCE
+    ans = ask(CEDICT_Q, settings, passages=ps)
+    assert not ans.declined and ans.citations[0].paper_id == QLORA_ID
+    assert any(c.quote and "sacrificing" in c.quote.text for c in ans.citations), ans.answer
+    monkeypatch.setattr(text, "english_for", lambda tok: ())  # without the dictionary: no bridge
+    assert confidence(CEDICT_Q, ps, catalog=catalog()) < DEFAULT_MIN_CONFIDENCE
+
+
+def test_cedict_lookup_gives_translations_not_dictionary_notation():
+    from paperqa.answer.dictionary import DictionaryParams, chinese_for, english_for, glosses, params
+
+    assert "attention" in english_for("注意力")
+    assert {"quantize", "quantization"} <= set(english_for("量化"))
+    assert "finetuning" in english_for("微调")  # "fine tuning", joined as a passage indexes it
+    assert english_for("欧阳") == ()  # only a surname entry
+    memory = english_for("记忆")  # ".../memory/CL:個|个[ge4]/": the classifier note is not a word
+    assert "memory" in memory and not {"cl", "ge4", "个"} & set(memory)
+    assert "document" not in english_for("上网")  # "(of a document etc) ...": parentheticals dropped
+    assert english_for("的") == ()  # single characters have too many senses to translate
+    assert "计算器" in chinese_for("calculator") and "量化" in chinese_for("quantization")
+    p = params()
+    assert p == DictionaryParams()  # dictionary_params.json and the dataclass agree
+    heads = {g.head for g in glosses("打")} | {g.head for g in glosses("打开")}
+    assert len(heads) > p.max_english  # a word with many senses ...
+    for word in ("打开", "开", "上网", "生成"):
+        fanned = {g.head for g in glosses(word)} & set(english_for(word))
+        assert len(fanned) <= p.max_english  # ... fans out to at most max_english of them
+    assert len(chinese_for("model")) <= p.max_chinese
+
+
+def test_frame_words_come_from_the_modules_data_file():
+    from paperqa.answer import text
+
+    assert not hasattr(text, "GENERIC_TERMS")
+    generic = text.generic_terms()
+    assert {"paper", "explain", "介绍"} <= generic
+    weights = {t.token: t.weight for t in text.question_terms("Explain the paper on QLoRA memory")}
+    assert weights["explain"] < weights["memory"] < weights["qlora"]
+
+
 def test_min_confidence_comes_from_the_call(settings):
     assert ask(EN_Q, settings, min_confidence=1.01).declined
     assert not ask(CAKE_Q, settings, min_confidence=0.0).declined

@@ -17,16 +17,22 @@ from paperqa.chunking import (
     sentence_spans,
     summary_chunks,
 )
-from paperqa.pdftext import parse_pdf, section_at, sections
+from paperqa.pdftext import PARSERS, parse_pdf, section_at, sections
 from paperqa.records import Page, Paper, SummaryEntry
 
 LIGATURE_GLYPHS = re.compile("[\ufb00-\ufb06]")
 
 
+@pytest.fixture(scope="module", params=PARSERS)
+def parser(request) -> str:
+    """Chunk offsets and pages must be exact whichever parser gave the page texts."""
+    return request.param
+
+
 @pytest.fixture(scope="module", params=[1, 2], ids=["one-column", "two-column"])
-def pages(request, tmp_path_factory):
+def pages(request, parser, tmp_path_factory):
     spec = pdfgen.sample_spec(columns=request.param)
-    return parse_pdf(pdfgen.write_pdf(spec, tmp_path_factory.mktemp("pdf") / "zebra.pdf"), "zebra")
+    return parse_pdf(pdfgen.write_pdf(spec, tmp_path_factory.mktemp("pdf") / "zebra.pdf"), "zebra", parser)
 
 
 @pytest.fixture(scope="module")
@@ -269,11 +275,11 @@ def test_abstract_chunk():
 
 
 @pytest.fixture(scope="module")
-def real_chunks():
+def real_chunks(parser):
     folder = pdfgen.real_pdf_folder()
     if folder is None:
         pytest.skip("PAPERQA_TEST_PDFS is not set to a folder of real PDFs")
-    return {k: (pages, chunk_pages(pages)) for k, pages in pdfgen.parsed_real_pdfs(folder).items()}
+    return {k: (pages, chunk_pages(pages)) for k, pages in pdfgen.parsed_real_pdfs(folder, parser).items()}
 
 
 @pytest.mark.slow

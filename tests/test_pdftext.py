@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 import pdfgen
+from paperqa.errors import UsageError
 from paperqa.pdfclean import (
     clean_pages,
     join_hyphenated,
@@ -20,17 +21,34 @@ from paperqa.pdfclean import (
     vocabulary,
 )
 from paperqa.pdfsections import parse_heading
-from paperqa.pdftext import PdfError, parse_pdf, section_at, sections
+from paperqa.pdftext import (
+    DEFAULT_PARSER,
+    PARSERS,
+    PdfError,
+    parse_pdf,
+    parser_key,
+    pdfium_text,
+    read_raw_pages,
+    section_at,
+    sections,
+)
+from paperqa.settings import Settings
 
 LIGATURE_GLYPHS = re.compile("[\ufb00-\ufb06]")
 STAMP_RE = re.compile(r"arXiv:\s*\d{4}\.\d{4,5}v\d+\s*\[[\w.\-]+\]")
 
 
+@pytest.fixture(scope="module", params=PARSERS)
+def parser(request) -> str:
+    """Every page test runs with both parsers: page attribution must not depend on it."""
+    return request.param
+
+
 @pytest.fixture(scope="module", params=[1, 2], ids=["one-column", "two-column"])
-def sample(request, tmp_path_factory):
+def sample(request, parser, tmp_path_factory):
     spec = pdfgen.sample_spec(columns=request.param)
     path = pdfgen.write_pdf(spec, tmp_path_factory.mktemp("pdf") / f"zebra{request.param}.pdf")
-    return spec, parse_pdf(path, "zebra")
+    return spec, parse_pdf(path, "zebra", parser)
 
 
 # --- generated PDFs -------------------------------------------------------------------
@@ -118,17 +136,63 @@ def test_zone_changes_mid_page(sample):
     assert at(5, pdfgen.ON_PAGE[5]).zone == "appendix"
 
 
-def test_stamp_spelled_one_character_per_run(tmp_path):
+def test_stamp_spelled_one_character_per_run(tmp_path, parser):
     spec = pdfgen.sample_spec(stamp_style="chars")
-    pages = parse_pdf(pdfgen.write_pdf(spec, tmp_path / "chars.pdf"), "zebra")
+    pages = parse_pdf(pdfgen.write_pdf(spec, tmp_path / "chars.pdf"), "zebra", parser)
     assert pdfgen.words_of(pages[0].text) == pdfgen.page_plain(spec, 1)
 
 
-def test_without_header_footer_or_numbers_nothing_is_removed(tmp_path):
+def test_without_header_footer_or_numbers_nothing_is_removed(tmp_path, parser):
     spec = pdfgen.sample_spec(header="", footer="", page_numbers=False, stamp="")
-    pages = parse_pdf(pdfgen.write_pdf(spec, tmp_path / "bare.pdf"), "zebra")
+    pages = parse_pdf(pdfgen.write_pdf(spec, tmp_path / "bare.pdf"), "zebra", parser)
     for p in pages:
         assert pdfgen.words_of(p.text) == pdfgen.page_plain(spec, p.page)
+
+
+# --- the two parsers -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("columns", [1, 2])
+def test_both_parsers_give_the_same_clean_pages(tmp_path, columns):
+    """PDFium's raw text differs from pypdf's ("\r\n", hyphens as "\x02"/U+FFFE with the
+    line break removed, no ligature glyphs); after cleaning the pages must not."""
+    path = pdfgen.write_pdf(pdfgen.sample_spec(columns=columns), tmp_path / "zebra.pdf")
+    raw = read_raw_pages(path, "pdfium")
+    assert not any("\r" in r or "\x02" in r or "\ufffe" in r for r in raw)
+    assert parse_pdf(path, "zebra", "pdfium") == parse_pdf(path, "zebra", "pypdf")
+
+
+def test_pdfium_text_uses_pypdf_conventions():
+    raw = "Line one\r\nmemory us\x02age and pre\ufffetrained\rend"
+    assert pdfium_text(raw) == "Line one\nmemory us-\nage and pre-\ntrained\nend"
+    assert clean_pages([pdfium_text(raw)]) == ["Line one memory usage and pretrained end"]
+
+
+def test_parser_setting_and_default():
+    assert DEFAULT_PARSER == "pdfium" and Settings().parser == DEFAULT_PARSER
+    assert Settings.load(env={"PAPERQA_PARSER": "pypdf"}).parser == "pypdf"
+    assert parser_key("pdfium") != parser_key("pypdf") and parser_key(None) == parser_key("pdfium")
+    with pytest.raises(UsageError, match="pdfium, pypdf"):
+        parser_key("pdfminer")
+
+
+def test_stored_page_texts_are_keyed_by_parser(tmp_path):
+    """A page text stored from pypdf is not served when PDFium is asked for, and back."""
+    from paperqa.ingest import page_texts
+    from paperqa.records import Page
+    from paperqa.textstore import save_pages
+
+    pdf = pdfgen.write_pdf(pdfgen.sample_spec(), tmp_path / "zebra.pdf")
+    with_pypdf = Settings(home=tmp_path, parser="pypdf")
+    with_pdfium = with_pypdf.with_(parser="pdfium")
+    stale = [Page(paper_id="zebra", page=1, text="text stored from pypdf")]
+    save_pages(with_pypdf, "zebra", stale, f"abc:{parser_key('pypdf')}")
+    assert page_texts(with_pypdf, "zebra", pdf, "abc") == (stale, True)
+    pages, cached = page_texts(with_pdfium, "zebra", pdf, "abc")
+    assert not cached and len(pages) == 6 and "text stored from pypdf" not in pages[0].text
+    assert page_texts(with_pdfium, "zebra", pdf, "abc") == (pages, True)
+    assert page_texts(with_pdfium, "zebra", pdf, "other-sha")[1] is False  # a changed PDF
+    assert page_texts(with_pypdf, "zebra", pdf, "other-sha")[1] is False
 
 
 # --- refused files ------------------------------------------------------------------------
@@ -146,31 +210,31 @@ def test_without_header_footer_or_numbers_nothing_is_removed(tmp_path):
     ],
     ids=["corrupt", "encrypted", "empty", "image-only", "not-a-pdf", "zero-bytes"],
 )
-def test_unusable_pdfs_raise_pdf_error_naming_the_file(tmp_path, writer, reason):
+def test_unusable_pdfs_raise_pdf_error_naming_the_file(tmp_path, parser, writer, reason):
     path = tmp_path / f"bad-{reason.replace(' ', '-')}.pdf"
     writer(path)
     with pytest.raises(PdfError) as err:
-        parse_pdf(path, "bad")
+        parse_pdf(path, "bad", parser)
     assert path.name in str(err.value) and reason in str(err.value)
     assert isinstance(err.value, ValueError)
 
 
-def test_truncated_pdf_raises_or_parses(tmp_path):
-    """A cut-off download: pypdf may rebuild part of it; either way no other error."""
+def test_truncated_pdf_raises_or_parses(tmp_path, parser):
+    """A cut-off download: the parser may rebuild part of it; either way no other error."""
     good = pdfgen.write_pdf(pdfgen.sample_spec(), tmp_path / "good.pdf")
     cut = tmp_path / "cut.pdf"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 3])
     try:
-        pages = parse_pdf(cut, "cut")
+        pages = parse_pdf(cut, "cut", parser)
     except PdfError as e:
         assert "cut.pdf" in str(e)
     else:
         assert pages and all(p.paper_id == "cut" for p in pages)
 
 
-def test_missing_file(tmp_path):
-    with pytest.raises(PdfError, match="nothere.pdf"):
-        parse_pdf(tmp_path / "nothere.pdf", "x")
+def test_missing_file(tmp_path, parser):
+    with pytest.raises(PdfError, match="nothere.pdf: no such file"):
+        parse_pdf(tmp_path / "nothere.pdf", "x", parser)
 
 
 # --- cleaning rules, without PDFs -----------------------------------------------------------
@@ -286,11 +350,11 @@ def test_not_headings(line):
 
 
 @pytest.fixture(scope="module")
-def real_papers():
+def real_papers(parser):
     folder = pdfgen.real_pdf_folder()
     if folder is None:
         pytest.skip("PAPERQA_TEST_PDFS is not set to a folder of real PDFs")
-    return pdfgen.parsed_real_pdfs(folder)
+    return pdfgen.parsed_real_pdfs(folder, parser)
 
 
 @pytest.mark.slow
@@ -345,7 +409,7 @@ def test_real_attention_sections(real_papers):
     assert pages[3].section == "3.2 Attention"
 
 
-def test_pdf_with_only_an_owner_password_opens(tmp_path):
+def test_pdf_with_only_an_owner_password_opens(tmp_path, parser):
     """Publisher PDFs often restrict printing but open without a password."""
-    pages = parse_pdf(pdfgen.write_encrypted(tmp_path / "owner-only.pdf", user_password=""), "o")
+    pages = parse_pdf(pdfgen.write_encrypted(tmp_path / "owner-only.pdf", user_password=""), "o", parser)
     assert "locked behind a password" in pages[0].text

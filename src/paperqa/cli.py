@@ -1,7 +1,13 @@
 """`paperqa` command line: a thin shell over `paperqa.Library`.
 
-Every command that prints results takes `--json`. Errors a user can fix are printed
-as one clear line (what, where, the way out) with exit code 2, never a traceback.
+Every command that prints results takes `--json`. Errors a user can fix (`PaperqaError`) are
+printed as one clear line (what, where, the way out), never a traceback. Exit codes, so that
+scripts and `make` can tell success from failure (README, "Exit codes"):
+
+    0    everything asked was done
+    1    partial failure: some of it was not done (failed files or papers, catalog problems)
+    2    usage or input error: nothing was done (bad option, unreadable file, missing index)
+    130  interrupted (Ctrl-C)
 """
 
 from __future__ import annotations
@@ -13,10 +19,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from .errors import PaperqaError, UsageError
 from .library import Library
 from .settings import Settings
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 app = typer.Typer(
     add_completion=False,
@@ -36,10 +46,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 EmbedderOpt = Annotated[
     str | None, typer.Option("--embedder", help="use | minilm | e5 | a sentence-transformers name or path.")
 ]
-
-
-class UserError(Exception):
-    """An error the user can fix; printed without a traceback."""
 
 
 def _lib(home: Path | None = None, **overrides: Any) -> Library:
@@ -105,7 +111,7 @@ def catalog_show(
     try:
         p = lib.paper(paper_id)
     except KeyError as exc:
-        raise UserError(str(exc.args[0])) from exc
+        raise UsageError(str(exc.args[0])) from exc
     if as_json:
         _print_json(_paper_json(p))
         return
@@ -155,7 +161,7 @@ def catalog_check(as_json: JsonOpt = False, home: HomeOpt = None) -> None:
             f"{summary['mentions']} list entries ({by_list}), {summary['corrections']} corrections recorded"
         )
     if problems:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 # --- status -------------------------------------------------------------------
@@ -202,14 +208,16 @@ def download(
         try:
             only = [lib.catalog.get(x).paper_id for x in only]  # ids, versioned ids or aliases
         except KeyError as exc:
-            raise UserError(str(exc.args[0])) from exc
+            raise UsageError(str(exc.args[0])) from exc
     report = lib.download(only=only, dry_run=dry_run, console=err, progress=not as_json)
     if as_json:
         _print_json(report.to_dict())
     else:
         render_report(report, out)
+    if getattr(report, "interrupted", False):  # Ctrl-C caught inside, after the summary
+        raise typer.Exit(EXIT_INTERRUPTED)
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 @app.command()
@@ -226,8 +234,9 @@ def add(
         _print_json([r.to_json() for r in results])
     else:
         render_add_results(results, out)
-    if any(r.status == "failed" for r in results):
-        raise typer.Exit(1)
+    failed = sum(r.status == "failed" for r in results)
+    if failed:  # none imported: an input error (2); some: a partial failure (1)
+        raise typer.Exit(EXIT_USAGE if failed == len(results) else EXIT_PARTIAL)
 
 
 # --- index / search / ask / eval ------------------------------------------------
@@ -264,7 +273,7 @@ def index(
 @app.command()
 def search(
     question: Annotated[str, typer.Argument(help="English or Chinese.")],
-    k: Annotated[int, typer.Option("-k", help="How many passages.")] = 10,
+    k: Annotated[int, typer.Option("-k", min=1, help="How many passages (1 or more).")] = 10,
     papers: Annotated[
         str | None, typer.Option("--papers", help="Restrict to these ids, comma-separated.")
     ] = None,
@@ -273,6 +282,8 @@ def search(
     home: HomeOpt = None,
 ) -> None:
     """Ranked passages: paper, pages, section, kind (paper / summary / abstract), score, text."""
+    if not question.strip():
+        raise UsageError("the question is empty")
     lib = _lib(home, embedder=embedder)
     hits = lib.search(question, k=k, papers=papers.split(",") if papers else None)
     if as_json:
@@ -294,7 +305,9 @@ def search(
 def ask(
     question: Annotated[str, typer.Argument(help="English or Chinese.")],
     engine: Annotated[str | None, typer.Option("--engine", help="extractive | llama | openai")] = None,
-    k: Annotated[int | None, typer.Option("-k", help="Passages given to the answer.")] = None,
+    k: Annotated[
+        int | None, typer.Option("-k", min=1, help="Passages given to the answer (1 or more).")
+    ] = None,
     papers: Annotated[
         str | None, typer.Option("--papers", help="Restrict to these ids, comma-separated.")
     ] = None,
@@ -303,9 +316,9 @@ def ask(
     home: HomeOpt = None,
 ) -> None:
     """Answer a question with citations to paper, page and summary entry."""
+    if not question.strip():
+        raise UsageError("the question is empty")
     lib = _lib(home, embedder=embedder)
-    if len(question.strip()) == 0:
-        raise UserError("the question is empty")
     final = None
     for item in lib.ask_stream(question, engine=engine, k=k, papers=papers.split(",") if papers else None):
         if isinstance(item, str):
@@ -344,7 +357,7 @@ def eval_cmd(
         bool, typer.Option("--answers", help="Also answer each question and score the citations.")
     ] = False,
     engine: Annotated[str | None, typer.Option("--engine", help="extractive | llama | openai")] = None,
-    k: Annotated[int, typer.Option("-k", help="Passages retrieved per question.")] = 10,
+    k: Annotated[int, typer.Option("-k", min=1, help="Passages retrieved per question (1 or more).")] = 10,
     as_json: JsonOpt = False,
     embedder: EmbedderOpt = None,
     home: HomeOpt = None,
@@ -378,38 +391,51 @@ def serve(
     launch(_lib(home, host=host, port=port, embedder=embedder))
 
 
-def main() -> None:
-    """Entry point: turns known, fixable errors into one line and exit code 2."""
-    from .catalog import CatalogError
-    from .lists import ListFormatError
-
-    fixable: tuple[type[BaseException], ...] = (UserError, CatalogError, ListFormatError, FileNotFoundError)
-    from .index import IndexBusyError, IndexMismatchError, IndexMissingError
-
-    fixable += (IndexMismatchError, IndexMissingError, IndexBusyError)
-    from .answer import EngineError
-    from .download import OfflineError, UnknownPaperError
-    from .embedders import EmbedderError
-    from .manifest import ManifestError
-
-    fixable += (OfflineError, UnknownPaperError, ManifestError, EmbedderError, EngineError)
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Typer's usage errors: its own classes since it vendored click, click's before (typer>=0.12)."""
+    kinds: list[type[Exception]] = []
+    if isinstance(getattr(typer, "TyperException", None), type):
+        kinds.append(typer.TyperException)
     try:
-        app(standalone_mode=False)
-    except fixable as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
         import click
+    except ImportError:
+        pass
+    else:
+        kinds.append(click.ClickException)
+    return tuple(kinds)
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (0, 1, 2 or 130; see the module docstring).
+
+    Typer is run with `standalone_mode=False` so that `PaperqaError` reaches this function and is
+    printed as one line; in that mode Typer *returns* the code of `typer.Exit` (and 130 for a
+    Ctrl-C it caught) instead of exiting, so the code must be passed on, not dropped.
+    """
+    try:
+        code = app(args=argv, prog_name="paperqa", standalone_mode=False)
+    except PaperqaError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        return exc.exit_code
+    except (KeyboardInterrupt, typer.Abort):  # Ctrl-C outside a command (e.g. while importing)
+        code = EXIT_INTERRUPTED
+    except _usage_errors() as exc:  # bad usage: unknown option, -k 0, a missing argument
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"[red]error:[/red] {escape(exc.format_message())}", highlight=False)
+        return exc.exit_code
+    if not isinstance(code, int) or isinstance(code, bool):
+        code = EXIT_OK  # a command's return value (None) is not an exit code
+    if code == EXIT_INTERRUPTED:
+        err.print("interrupted")
+    return code
+
+
+def main() -> None:
+    """Console-script entry point: exits with the code of `run`."""
+    sys.exit(run())
 
 
 if __name__ == "__main__":

@@ -4,9 +4,11 @@ arXiv's terms allow one request every 3 seconds over one connection, so a single
 RateLimiter spaces every request this module makes, metadata and PDFs alike, and
 every retry waits on it too. PDF URLs are always built from the id and the pinned
 version (arXiv metadata may lack a pdf link, and the latest version is not the one
-the catalog cites). A file enters the corpus only verified and by atomic rename; the
-manifest entry follows it. The arXiv title is compared with the catalog title, which
-is how a wrong id in the catalog shows up.
+the catalog cites). A file enters the corpus only verified (whole, every page readable,
+and page 1 showing the paper's own arXiv stamp and title: arXiv's metadata title alone
+is no proof of the bytes), together with its manifest entry (both or neither), and it
+replaces a verified copy only when it is at least as complete. Responses over
+`max_pdf_mb` are refused. Ctrl-C ends the run with a report flagged `interrupted`.
 """
 
 from __future__ import annotations
@@ -36,20 +38,19 @@ from rich.progress import (
 from rich.table import Table
 
 from .errors import PaperqaError
-from .localpdf import TEXT_MATCH, TITLE_MATCH, catalog_title_score, guess_title, page_title_score
+from .localpdf import TITLE_MATCH, catalog_title_score, check_identity, replacement_problem
 from .manifest import (
+    CorpusWriteError,
     PdfCheckError,
     PdfInfo,
-    entry_path,
+    commit_pdf,
     inspect_pdf,
-    install,
     is_verified,
     load_manifest,
     relative_file,
-    remove_stale_parts,
     sha256_file,
     staged_file,
-    update_manifest,
+    staging_run,
 )
 from .records import ManifestEntry, Paper
 from .settings import Settings
@@ -77,7 +78,7 @@ class UnknownPaperError(PaperqaError, ValueError):
 @dataclass(frozen=True)
 class DownloadResult:
     paper_id: str
-    status: str  # downloaded | present | failed | planned | skipped
+    status: str  # downloaded | present | failed | planned | skipped | pending (not reached: Ctrl-C)
     reason: str = ""
     file: str = ""  # relative to the data root
     url: str = ""
@@ -95,10 +96,16 @@ class DownloadResult:
         return asdict(self)
 
 
+STATUSES = ("downloaded", "present", "failed", "planned", "skipped", "pending")
+
+
 @dataclass(frozen=True)
 class DownloadReport:
+    """What a run did per paper; `interrupted` means Ctrl-C ended it (the CLI exits 130)."""
+
     results: tuple[DownloadResult, ...]
     dry_run: bool = False
+    interrupted: bool = False
 
     def of(self, status: str) -> list[DownloadResult]:
         return [r for r in self.results if r.status == status]
@@ -109,13 +116,14 @@ class DownloadReport:
 
     @property
     def ok(self) -> bool:
-        return not self.of("failed")
+        return not self.of("failed") and not self.interrupted
 
     def to_dict(self) -> dict[str, Any]:
-        counts = {s: len(self.of(s)) for s in ("downloaded", "present", "failed", "planned", "skipped")}
+        counts = {s: len(self.of(s)) for s in STATUSES}
         return {
             "ok": self.ok,
             "dry_run": self.dry_run,
+            "interrupted": self.interrupted,
             "counts": counts | {"title_mismatches": len(self.mismatches)},
             "results": [r.to_dict() for r in self.results],
         }
@@ -470,7 +478,9 @@ def download(
     """Fetch what is missing or failed; papers already verified are left alone.
 
     Raises OfflineError (with nothing changed) when the first request to a host fails
-    to connect, UnknownPaperError when `only` names ids the catalog lacks.
+    to connect, UnknownPaperError when `only` names ids the catalog lacks. Ctrl-C is not
+    raised: the report comes back with `interrupted=True` and the papers not reached as
+    "pending", so the caller can show what was done and exit 130.
     """
     console = console or Console(stderr=True)
     selected = _select(papers, only)
@@ -479,9 +489,35 @@ def download(
         planned = [_planned(j, settings) for j in jobs]
         return DownloadReport(_in_order(selected, done + planned), dry_run=True)
     if not jobs:
+        if settings.pdf_dir.is_dir():
+            with staging_run(settings):  # still clear what killed runs left
+                pass
         return DownloadReport(_in_order(selected, done))
+    try:
+        _fetch_all(jobs, done, settings, sleeper, clock, console, progress)
+    except KeyboardInterrupt:  # Ctrl-C: keep what is done, report it, let the caller exit 130
+        reached = {r.paper_id for r in done}
+        done += [
+            DownloadResult(
+                j.paper.paper_id, "pending", "not fetched: interrupted", catalog_title=j.paper.title
+            )
+            for j in jobs
+            if j.paper.paper_id not in reached
+        ]
+        return DownloadReport(_in_order(selected, done), interrupted=True)
+    return DownloadReport(_in_order(selected, done))
 
-    remove_stale_parts(settings.pdf_dir)
+
+def _fetch_all(
+    jobs: list[_Job],
+    done: list[DownloadResult],
+    settings: Settings,
+    sleeper: Callable[[float], None],
+    clock: Callable[[], float],
+    console: Console,
+    progress: bool,
+) -> None:
+    """Metadata for every job, then each PDF; results are appended to `done` as they come."""
     limiter = RateLimiter(settings.request_interval, clock, sleeper)
     bar = Progress(
         SpinnerColumn(),
@@ -502,12 +538,13 @@ def download(
         task = bar.add_task("arXiv metadata", total=len(jobs))
         ids = [j.paper.arxiv_id for j in jobs if j.paper.arxiv_id]
         metas = _fetch_metadata(ids, fetcher, settings) if ids else {}
-        for job in jobs:
-            p = job.paper
-            bar.update(task, description=f"{p.paper_id}  {p.title[:48]}")
-            done.append(_fetch_one(job, metas.get(p.arxiv_id) if p.arxiv_id else None, fetcher, settings))
-            bar.advance(task)
-    return DownloadReport(_in_order(selected, done))
+        with staging_run(settings):  # first removes the partial files of killed runs
+            for job in jobs:
+                p = job.paper
+                bar.update(task, description=f"{p.paper_id}  {p.title[:48]}")
+                meta = metas.get(p.arxiv_id) if p.arxiv_id else None
+                done.append(_fetch_one(job, meta, fetcher, settings))
+                bar.advance(task)
 
 
 def _in_order(papers: list[Paper], results: list[DownloadResult]) -> tuple[DownloadResult, ...]:
@@ -552,68 +589,75 @@ def _fetch_one(job: _Job, meta: _Meta | str | None, fetcher: _Fetcher, settings:
     try:
         with staged_file(dest) as tmp:
             info, tries = fetcher.run(p.paper_id, url, lambda: _get_pdf(fetcher, url, tmp))
-            sha, size = sha256_file(tmp), tmp.stat().st_size
-            install(tmp, dest)
+            base = replace(base, tries=tries, pages=info.pages)
+            identity = check_identity(p, info)
+            if not identity.ok:
+                reason = (
+                    f"{url} gave another paper: {identity.problem}; nothing was stored. "
+                    "Check the link in papers.toml"
+                )
+                shown = identity.shown_title or base.title
+                return replace(
+                    base, reason=reason, title=shown, title_match=False, title_score=identity.title_score
+                )
+            problem = replacement_problem(settings, job.old, info)
+            if problem:
+                return replace(base, reason=f"{url}: not stored: {problem}")
+            entry = ManifestEntry(
+                paper_id=p.paper_id,
+                file=relative_file(settings, dest),
+                version=version,
+                bytes=tmp.stat().st_size,
+                sha256=sha256_file(tmp),
+                pages=info.pages,
+                fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                source=url,
+                title=meta.title if meta is not None else p.title,
+                catalog_title=p.title,
+                title_match=True,
+                title_score=round(identity.title_score, 3),
+                abstract=meta.abstract if meta is not None else "",
+            )
+            commit_pdf(settings, tmp, dest, entry, replaces=job.old)
             fetcher.changed = True
     except _GiveUp as exc:
         return replace(base, reason=exc.reason, tries=exc.tries)
+    except CorpusWriteError as exc:
+        return replace(base, reason=str(exc))
     except OSError as exc:
         return replace(
             base, reason=f"cannot write {dest}: {exc.strerror or exc}; check the disk and permissions"
         )
-
-    if meta is not None:
-        source_title, score = meta.title, catalog_title_score(meta.title, p)
-        matched = score >= TITLE_MATCH
-    else:
-        score, _ = page_title_score(p, info)
-        matched = score >= TEXT_MATCH
-        source_title = p.title if matched else (guess_title(info) or "")
-    entry = ManifestEntry(
-        paper_id=p.paper_id,
-        file=relative_file(settings, dest),
-        version=version,
-        bytes=size,
-        sha256=sha,
-        pages=info.pages,
-        fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        source=url,
-        title=source_title,
-        catalog_title=p.title,
-        title_match=matched,
-        title_score=round(score, 3),
-        abstract=meta.abstract if meta is not None else "",
-    )
-    update_manifest(settings, put=[entry])
-    if job.old is not None and job.old.file != entry.file:
-        entry_path(settings, job.old).unlink(missing_ok=True)
     notes = [job.note] if job.note else []
-    if not matched:
-        notes.append(
-            f"title mismatch: the source says '{source_title or '?'}' but the catalog says '{p.title}' "
-            f"(score {score:.2f}); check the link in papers.toml"
-        )
+    if meta is not None and catalog_title_score(meta.title, p) < TITLE_MATCH:
+        notes.append(f"arXiv's metadata title is '{meta.title}'; the PDF itself shows the catalog title")
     return replace(
         base,
         status="downloaded",
         reason="; ".join(notes),
-        title=source_title,
-        title_match=matched,
+        title=entry.title,
+        title_match=True,
         title_score=entry.title_score,
-        tries=tries,
-        bytes=size,
-        pages=info.pages,
+        bytes=entry.bytes,
     )
 
 
 def _get_pdf(fetcher: _Fetcher, url: str, tmp: Any) -> PdfInfo:
-    """One try: stream the body into the staged file, then check it."""
+    """One try: stream the body into the staged file (at most max_pdf_mb), then check it."""
+    limit = int(fetcher.settings.max_pdf_mb * 2**20)
     try:
         with fetcher.session.get(url, stream=True) as resp:
             if resp.status_code != 200:
                 raise _status_failure(resp.status_code, url, resp)
+            length = resp.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > limit:
+                raise _too_big(url, f"it is {_mb(int(length))}", fetcher.settings)
+            written = 0
             with tmp.open("wb") as f:
                 for chunk in resp.iter_content(1 << 16):
+                    written += len(chunk)
+                    if written > limit:
+                        raise _too_big(url, f"more than {_mb(limit)} arrived", fetcher.settings)
                     f.write(chunk)
     finally:
         fetcher.limiter.mark()
@@ -621,6 +665,18 @@ def _get_pdf(fetcher: _Fetcher, url: str, tmp: Any) -> PdfInfo:
         return inspect_pdf(tmp)
     except PdfCheckError as exc:
         raise _Failure(f"{url} did not give a usable PDF: {exc.reason}", retryable=exc.transient) from exc
+
+
+def _too_big(url: str, size: str, settings: Settings) -> _Failure:
+    return _Failure(
+        f"{url} is over the {settings.max_pdf_mb:g} MB limit for a PDF ({size}); nothing was stored. "
+        "If the file is right, raise PAPERQA_MAX_PDF_MB",
+        retryable=False,
+    )
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.2f} MB"
 
 
 # --- report ---------------------------------------------------------------------------
@@ -651,14 +707,15 @@ def render_report(report: DownloadReport, console: Console) -> None:
             console.print(table)
         console.print(f"{len(report.of('present'))} already present, {len(report.of('skipped'))} not PDFs")
         return
-    rows = [r for r in report.results if r.status in ("downloaded", "failed")]
+    rows = [r for r in report.results if r.status in ("downloaded", "failed", "pending")]
     if rows:
         table = Table(title="Download")
         for col in ("paper", "status", "version", "detail"):
             table.add_column(col, overflow="fold")
+        styles = {"downloaded": "green", "failed": "red", "pending": "yellow"}
         for r in rows:
-            style = "green" if r.status == "downloaded" else "red"
-            detail = escape(r.reason) if r.status == "failed" else _downloaded_detail(r)
+            style = styles[r.status]
+            detail = escape(r.reason) if r.status != "downloaded" else _downloaded_detail(r)
             version = f"v{r.version}" if r.version else ""
             table.add_row(escape(r.paper_id), f"[{style}]{r.status}[/{style}]", version, detail)
         console.print(table)
@@ -675,5 +732,10 @@ def render_report(report: DownloadReport, console: Console) -> None:
         f"downloaded {counts['downloaded']}, already present {counts['present']}, "
         f"failed {counts['failed']}, not PDFs {counts['skipped']}, title mismatches {counts['title_mismatches']}"
     )
-    if not report.ok:
+    if report.interrupted:
+        console.print(
+            f"Interrupted: {counts['pending']} paper(s) not fetched; what is listed as downloaded is "
+            "kept. Run `paperqa download` again to fetch the rest."
+        )
+    elif not report.ok:
         console.print("Run `paperqa download` again to retry the failed papers; the others are kept.")

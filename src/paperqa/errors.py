@@ -16,3 +16,7 @@ class PaperqaError(Exception):
     """
 
     exit_code: int = 2
+
+
+class UsageError(PaperqaError, ValueError):
+    """A bad argument (an empty question, k < 1, an unknown paper id): refused before any work."""

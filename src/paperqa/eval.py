@@ -11,13 +11,16 @@ cites, whether it declined, and whether each quote was found verbatim.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import PaperqaError
 from .records import Answer, Passage
 from .retrieve import ranked_papers
 
@@ -29,26 +32,111 @@ class Question:
     lang: str
     expect: tuple[str, ...]
     kind: str = "single"  # single | list | compare | unanswerable
+    # gold pages per paper (1-based PDF pages) and the key facts an answer must state, each
+    # as alternative surface forms (English and Chinese)
+    pages: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    nuggets: tuple[tuple[str, ...], ...] = ()
 
     @property
     def answerable(self) -> bool:
         return bool(self.expect)
 
+    @property
+    def split(self) -> str:
+        """ "tune" or "validation", by paper (see `paper_split`): a question is validation only
+        when every paper it expects is; one that spans both halves counts as tuning, so nothing
+        fitted on the tuning half is ever scored as held out. Unanswerable ones split by id."""
+        if not self.expect:
+            return paper_split(self.id)
+        halves = {paper_split(p) for p in self.expect}
+        return "validation" if halves == {"validation"} else "tune"
+
+
+def paper_split(key: str) -> str:
+    """A fixed rule, chosen before any result was seen: the parity of sha256(paper id)."""
+    return "validation" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 else "tune"
+
+
+def _norm_nugget(text: str) -> str:
+    """Case and whitespace do not matter when checking that an answer states a fact."""
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def nuggets_stated(answer: str, nuggets: tuple[tuple[str, ...], ...]) -> list[bool]:
+    """For each nugget, whether any of its surface forms appears in the answer text."""
+    said = _norm_nugget(answer)
+    return [any(_norm_nugget(f) and _norm_nugget(f) in said for f in forms) for forms in nuggets]
+
+
+class QuestionFileError(PaperqaError, ValueError):
+    """A question file that cannot be read; names the file and line, like a malformed reading list."""
+
+    def __init__(self, path: Path, line: int, message: str):
+        self.path, self.line = path, line
+        super().__init__(f"{path}:{line}: {message}")
+
+
+_SHAPE = 'expected one JSON object a line: {"id", "q", "lang", "expect": [paper ids]}'
+_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true/false"}
+
 
 def read_questions(path: Path) -> list[Question]:
+    """Parse a JSON-lines question file.
+
+    Anything malformed (unreadable, not UTF-8, a line that is not a JSON object with `id` and
+    `q`) raises QuestionFileError naming `file:line`, so the CLI prints one line, not a traceback.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = "it is a folder" if path.is_dir() else exc.strerror
+        raise QuestionFileError(path, 0, f"cannot read the question file: {reason}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise QuestionFileError(path, line, f"not UTF-8 text; {_SHAPE}") from exc
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            expect = tuple(row.get("expect_set") or row.get("expect") or ())
-            kind = row.get("kind") or ("single" if expect else "unanswerable")
-            out.append(Question(str(row["id"]), str(row["q"]), str(row.get("lang", "en")), expect, kind))
-        except (ValueError, KeyError) as exc:
-            raise ValueError(
-                f'{path}:{n}: not a question line ({exc}); expected {{"id", "q", "expect"}}'
+        except ValueError as exc:
+            detail = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else exc
+            raise QuestionFileError(path, n, f"not valid JSON ({detail}); {_SHAPE}") from exc
+        if not isinstance(row, dict):
+            kind = "null" if row is None else _JSON_TYPES.get(type(row), type(row).__name__)
+            raise QuestionFileError(path, n, f"{kind}, not a JSON object; {_SHAPE}")
+        missing = [key for key in ("id", "q") if key not in row]
+        if missing:
+            raise QuestionFileError(path, n, f"no {' or '.join(repr(k) for k in missing)} field; {_SHAPE}")
+        expect = row.get("expect_set") or row.get("expect") or []
+        if not isinstance(expect, list) or not all(isinstance(e, str) for e in expect):
+            raise QuestionFileError(path, n, "'expect' must be a list of paper ids, e.g. [\"2305.14314\"]")
+        if not str(row["q"]).strip():
+            raise QuestionFileError(path, n, "the question 'q' is empty")
+        kind = row.get("kind") or ("single" if expect else "unanswerable")
+        try:
+            pages = {str(k): tuple(int(x) for x in v) for k, v in (row.get("pages") or {}).items()}
+            nuggets = tuple(tuple(str(f) for f in forms) for forms in row.get("nuggets") or ())
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise QuestionFileError(
+                path, n, "'pages' must map paper ids to page lists; 'nuggets' must be lists of strings"
             ) from exc
+        out.append(
+            Question(
+                str(row["id"]),
+                str(row["q"]),
+                str(row.get("lang", "en")),
+                tuple(expect),
+                kind,
+                pages=pages,
+                nuggets=nuggets,
+            )
+        )
+    if not out:
+        raise QuestionFileError(path, 1, f"no questions in the file; {_SHAPE}")
     return out
 
 
@@ -60,31 +148,55 @@ def _rank_of(expected: tuple[str, ...], ranked: list[str]) -> int:
     return 0
 
 
-def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    def block(sel: list[dict[str, Any]]) -> dict[str, Any]:
-        ans = [r for r in sel if r["expect"]]
-        n = len(ans)
-        if not n:
-            return {"n": 0}
-        ranks = [r["rank"] for r in ans]
-        out: dict[str, Any] = {
-            "n": n,
-            "hit@1": round(sum(1 for r in ranks if r == 1) / n, 3),
-            "hit@5": round(sum(1 for r in ranks if 1 <= r <= 5) / n, 3),
-            "mrr": round(sum(1 / r for r in ranks if r) / n, 3),
-        }
-        if any("cited" in r for r in ans):
-            out["cited_hit@1"] = round(
-                sum(1 for r in ans if r["cited"][:1] and r["cited"][0] in r["expect"]) / n, 3
-            )
-            out["wrongly_declined"] = round(sum(1 for r in ans if r["declined"]) / n, 3)
-        return out
+def _share(hits: int, n: int) -> float | None:
+    return round(hits / n, 3) if n else None
 
+
+def _block(sel: list[dict[str, Any]]) -> dict[str, Any]:
+    """Retrieval and (when answers were run) answer metrics over a set of result rows."""
+    ans = [r for r in sel if r["expect"]]
+    n = len(ans)
+    out: dict[str, Any] = {"n": n}
+    if n:
+        ranks = [r["rank"] for r in ans]
+        out["hit@1"] = _share(sum(1 for r in ranks if r == 1), n)
+        out["hit@5"] = _share(sum(1 for r in ranks if 1 <= r <= 5), n)
+        out["mrr"] = round(sum(1 / r for r in ranks if r) / n, 3)
+    if not any("cited" in r for r in sel):
+        return out
+    if n:
+        out["cited_hit@1"] = _share(sum(1 for r in ans if r["cited"][:1] and r["cited"][0] in r["expect"]), n)
+        out["wrongly_declined"] = _share(sum(1 for r in ans if r["declined"]), n)
+    stated = [s for r in ans for s in r.get("nuggets_stated", [])]
+    if stated:
+        out["nugget_recall"] = _share(sum(stated), len(stated))
+    paged = [r for r in ans if r.get("page_hit") is not None]
+    if paged:
+        out["page_accuracy"] = _share(sum(1 for r in paged if r["page_hit"]), len(paged))
+    unans = [r for r in sel if not r["expect"]]
+    declined = [r for r in sel if r["declined"]]
+    out["n_unanswerable"] = len(unans)
+    if unans:
+        out["decline_recall"] = _share(sum(1 for r in unans if r["declined"]), len(unans))
+    if declined:
+        out["decline_precision"] = _share(sum(1 for r in declined if not r["expect"]), len(declined))
+    return out
+
+
+def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     langs = sorted({r["lang"] for r in rows})
     summary: dict[str, Any] = {
-        "overall": block(rows),
-        **{lang: block([r for r in rows if r["lang"] == lang]) for lang in langs},
+        "overall": _block(rows),
+        **{lang: _block([r for r in rows if r["lang"] == lang]) for lang in langs},
     }
+    splits = sorted({r["split"] for r in rows})
+    if len(splits) > 1:
+        for half in splits:
+            sel = [r for r in rows if r["split"] == half]
+            summary[half] = {
+                "all": _block(sel),
+                **{lang: _block([r for r in sel if r["lang"] == lang]) for lang in langs},
+            }
     unans = [r for r in rows if not r["expect"]]
     if unans and any("declined" in r for r in unans):
         summary["unanswerable_declined"] = round(sum(1 for r in unans if r["declined"]) / len(unans), 3)
@@ -92,16 +204,22 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     if quotes:
         summary["quotes"] = len(quotes)
         summary["verbatim_share"] = round(sum(1 for q in quotes if q["verbatim"]) / len(quotes), 3)
-    for key in ("first_token_ms", "answer_ms"):
+    for key in ("first_token_ms", "answer_ms", "ms"):
         values = sorted(r[key] for r in rows if r.get(key) is not None)
         if values:
-            summary[f"{key}_p50"] = round(values[len(values) // 2], 1)
-            summary[f"{key}_max"] = round(values[-1], 1)
-    if rows and "ms" in rows[0]:
-        times = sorted(r["ms"] for r in rows)
-        summary["ms_p50"] = times[len(times) // 2]
-        summary["ms_p95"] = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+            name = "retrieve_ms" if key == "ms" else key
+            summary[f"{name}_p50"] = round(values[len(values) // 2], 1)
+            summary[f"{name}_p95"] = round(values[min(len(values) - 1, round(0.95 * (len(values) - 1)))], 1)
+            summary[f"{name}_max"] = round(values[-1], 1)
     return summary
+
+
+def _page_hit(q: Question, a: Answer) -> bool | None:
+    """A quote on a gold page of an expected paper (None when the question has no gold pages)."""
+    gold = {(pid, page) for pid, pages in q.pages.items() for page in pages}
+    if not gold:
+        return None
+    return any(c.quote is not None and (c.paper_id, c.quote.page) in gold for c in a.citations)
 
 
 def run_eval(
@@ -124,6 +242,7 @@ def run_eval(
             "expect": list(q.expect),
             "retrieved": ranked,
             "rank": _rank_of(q.expect, ranked),
+            "split": q.split,
             "ms": ms,
         }
         if ask is not None:
@@ -140,6 +259,10 @@ def run_eval(
                 for c in a.citations
                 if c.quote is not None
             ]
+            row["answer"] = a.answer
+            if q.nuggets:
+                row["nuggets_stated"] = nuggets_stated(a.answer, q.nuggets)
+            row["page_hit"] = _page_hit(q, a)
             row["answer_ms"] = a.timings.get("total_ms")
             row["first_token_ms"] = a.timings.get("first_token_ms")
         rows.append(row)

@@ -333,6 +333,11 @@ class Index:
         return len(self.chunks)
 
     @property
+    def vectors(self) -> np.ndarray:
+        """The stored unit vectors, one row per chunk (read-only; the reranker reads cosines)."""
+        return self._vectors
+
+    @property
     def embedder_name(self) -> str:
         return str(self.manifest["embedder"])
 
@@ -416,6 +421,11 @@ class Index:
         sub = scores[rows]
         hit = sub > 0
         return _top_k(sub[hit], rows[hit], k)
+
+    # --- vocabulary (answer/confidence.py: does the list mention a name at all?) ---------------
+    def has_term(self, token: str) -> bool:
+        """True when `token` (as `keywords.tokenize` writes it) occurs in some indexed chunk."""
+        return token in self._bm25.vocab_dict
 
 
 def _alias(name: str) -> str:

@@ -1,19 +1,20 @@
 """From the catalog and the verified PDFs to the chunk list the index is built from.
 
-Parsing is cached by the PDF's sha256 (page texts under corpus/text/), so an incremental
-rebuild only parses new or changed PDFs. A PDF that cannot be parsed is skipped and
+Parsing is cached by the PDF's sha256 and the parser (page texts under corpus/text/), so
+an incremental rebuild only parses new or changed PDFs. A PDF that cannot be parsed is skipped and
 reported by name; the others go on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from .catalog import Catalog
 from .chunking import abstract_chunk, chunk_pages, summary_chunks
 from .manifest import load_manifest
-from .pdftext import PARSER_VERSION, PdfError, parse_pdf
-from .records import Chunk, Paper
+from .pdftext import PdfError, parse_pdf, parser_key
+from .records import Chunk, Page, Paper
 from .settings import Settings
 from .textstore import load_pages, save_pages, stored_sha256
 
@@ -38,6 +39,17 @@ def extra_papers(settings: Settings) -> list[Paper]:
     ]
 
 
+def page_texts(settings: Settings, paper_id: str, path: Path, sha256: str) -> tuple[list[Page], bool]:
+    """(clean pages, True if they came from the store). The store is keyed by the PDF's
+    sha256 and the parser with its cleaning version: another parser re-parses."""
+    text_key = f"{sha256}:{parser_key(settings.parser)}"
+    if stored_sha256(settings, paper_id) == text_key:
+        return load_pages(settings, paper_id), True
+    pages = parse_pdf(path, paper_id, settings.parser)
+    save_pages(settings, paper_id, pages, text_key)
+    return pages, False
+
+
 def collect_chunks(
     settings: Settings, catalog: Catalog, *, max_words: int, overlap_words: int, on_progress=None
 ) -> tuple[list[Chunk], IngestReport]:
@@ -56,14 +68,8 @@ def collect_chunks(
             )
             continue
         try:
-            text_key = f"{entry.sha256}:parser-{PARSER_VERSION}"  # new parser -> re-parse
-            if stored_sha256(settings, paper_id) == text_key:
-                pages = load_pages(settings, paper_id)
-                report.cached.append(paper_id)
-            else:
-                pages = parse_pdf(path, paper_id)
-                save_pages(settings, paper_id, pages, text_key)
-                report.parsed.append(paper_id)
+            pages, cached = page_texts(settings, paper_id, path, entry.sha256)
+            (report.cached if cached else report.parsed).append(paper_id)
         except PdfError as exc:
             report.skipped.append((str(path), str(exc)))
             continue

@@ -7,10 +7,12 @@ first use, never at import time.
 from __future__ import annotations
 
 from functools import cached_property
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog, load_catalog
+from .errors import UsageError
 from .records import Paper
 from .settings import Settings
 
@@ -126,13 +128,44 @@ class Library:
     ) -> list:
         """Ranked passages for a question (English or Chinese).
 
-        mode: "fused" (the product), or "dense" / "bm25" alone (for measurement).
+        mode: "fused" (the product: fusion, then the fitted second stage), "fused-only" (fusion
+        without the second stage), or "dense" / "bm25" alone (for measurement).
         """
-        from .retrieve import diversify, fuse, search_query, to_passage
+        from .retrieve import diversify, to_passage
 
-        question = question.strip()
-        if not question:
+        _check_k(k)
+        cand = self.candidates(question, papers)
+        if cand is None:
             return []
+        params = self.fusion
+        idx = self.index
+        if mode == "dense":
+            fused = [(row, 1.0 / (params.rrf_k + r)) for r, row in enumerate(cand.dense, 1)]
+        elif mode == "bm25":
+            fused = [(row, 1.0 / (params.rrf_k + r)) for r, row in enumerate(cand.bm25, 1)]
+        else:
+            fused = cand.fused if mode == "fused-only" else self._rerank(cand)
+            fused = diversify(fused, idx.chunks, params.per_paper)
+        ranks_d = {row: i for i, row in enumerate(cand.dense, 1)}
+        ranks_b = {row: i for i, row in enumerate(cand.bm25, 1)}
+        out = []
+        for row, score in fused[:k]:
+            c = idx.chunks[row]
+            p = self.catalog.find(c.paper_id)
+            out.append(
+                to_passage(c, p.title if p else c.paper_id, score, ranks_d.get(row, 0), ranks_b.get(row, 0))
+            )
+        return out
+
+    def candidates(self, question: str, papers: list[str] | None = None):
+        """First stage: dense and BM25 hits fused, with what the second stage needs to re-score them."""
+        from .answer.text import clean_question
+        from .rerank import Candidates
+        from .retrieve import fuse, search_query
+
+        question = clean_question(question)  # markup and injected chat turns never reach retrieval
+        if not question:
+            return None
         params = self.fusion
         idx = self.index
         allowed = (
@@ -142,23 +175,37 @@ class Library:
         qvec = self.embedder.encode_query(query)
         dense = [row for row, _ in idx.search_dense(qvec, params.depth, allowed=allowed)]
         bm25 = [row for row, _ in idx.search_bm25(query, params.depth, allowed=allowed)]
-        ranks_d = {row: i for i, row in enumerate(dense, 1)}
-        ranks_b = {row: i for i, row in enumerate(bm25, 1)}
-        if mode == "dense":
-            fused = [(row, 1.0 / (params.rrf_k + r)) for r, row in enumerate(dense, 1)]
-        elif mode == "bm25":
-            fused = [(row, 1.0 / (params.rrf_k + r)) for r, row in enumerate(bm25, 1)]
-        else:
-            fused = fuse(idx.chunks, dense, bm25, params, named=self.name_linker(question))
-            fused = diversify(fused, idx.chunks, params.per_paper)
-        out = []
-        for row, score in fused[:k]:
-            c = idx.chunks[row]
-            p = self.catalog.find(c.paper_id)
-            out.append(
-                to_passage(c, p.title if p else c.paper_id, score, ranks_d.get(row, 0), ranks_b.get(row, 0))
-            )
-        return out
+        named = self.name_linker(question)
+        fused = fuse(idx.chunks, dense, bm25, params, named=named)
+        return Candidates(query, qvec, dense, bm25, named, fused)
+
+    def _rerank(self, cand) -> list[tuple[int, float]]:
+        """The fused head re-scored by the fitted second stage (see `rerank.py`)."""
+        from .rerank import rerank
+
+        params = self.ranker
+        if not params.weights:
+            return cand.fused
+        head, tail = cand.fused[: params.depth], cand.fused[params.depth :]
+        x = self.rank_features(cand, head)
+        return rerank(head, x, params) + [(row, 0.0) for row, _ in tail]
+
+    def rank_features(self, cand, head):
+        from .rerank import features
+
+        idx = self.index
+        return features(cand, head, idx.chunks, idx.vectors, self.pages_of)
+
+    @cached_property
+    def ranker(self):
+        from .rerank import RankerParams
+
+        return RankerParams.load()
+
+    @property
+    def pages_of(self) -> dict[str, int]:
+        """Page counts of the PDFs on hand (a passage's place in its paper is a ranking signal)."""
+        return {pid: e.pages for pid, e in self._manifest().items()}
 
     @cached_property
     def fusion(self):
@@ -193,8 +240,10 @@ class Library:
 
         from .answer import answer_stream
 
+        _check_k(k)
+        _check_k(self.settings.k, "PAPERQA_K")
         t0 = time.perf_counter()
-        passages = self.search(question, k=max(k or self.settings.k, 1) * 2, papers=papers)
+        passages = self.search(question, k=(k or self.settings.k) * 2, papers=papers)
         retrieve_ms = (time.perf_counter() - t0) * 1000
         for item in answer_stream(
             question,
@@ -204,11 +253,25 @@ class Library:
             page_text=self.page_text,
             pdf_path=self.pdf_path,
             engine=self.engine(engine),
+            known=self.known_term,
         ):
             if isinstance(item, str):
                 yield item
             else:
                 yield replace(item, timings={**item.timings, "retrieve_ms": round(retrieve_ms, 1)})
+
+    # --- vocabulary: what the catalog and the indexed text mention (answer/confidence.py) ---
+    @cached_property
+    def _catalog_terms(self) -> frozenset[str]:
+        from .keywords import tokenize
+
+        names = [n for p in self.catalog.papers for n in (p.title, p.organisation, *p.aliases)]
+        return frozenset(tokenize("\n".join(names)))
+
+    def known_term(self, token: str) -> bool:
+        """Is a token (as the index tokenizes it) in a catalog title, alias or organisation, or
+        anywhere in the indexed text? A name that is neither is not covered by the list."""
+        return token in self._catalog_terms or self.index.has_term(token)
 
     def engine(self, name: str | None = None):
         """Answer engines are loaded once per Library and name (an LLM loads slowly)."""
@@ -234,6 +297,12 @@ class Library:
         questions = read_questions(Path(questions_file))
         ask = (lambda q: self.ask(q, engine=engine)) if answers else None
         return run_eval(questions, lambda q: self.search(q, k=k, mode=mode), ask)
+
+
+def _check_k(k: int | None, name: str = "k") -> None:
+    """Refuse k < 1 up front: a negative k sliced from the end and 0 silently meant "default"."""
+    if k is not None and (isinstance(k, bool) or not isinstance(k, Integral) or k < 1):
+        raise UsageError(f"{name} must be a whole number of passages, 1 or more (got {k!r})")
 
 
 def _corpus_hash(settings: Settings) -> str:

@@ -3,8 +3,12 @@
 A file is matched to a catalog paper by, in order: the arXiv id or slug in its file
 name, the arXiv stamp printed in the margin of page 1, the catalog title found on
 page 1 (or in the PDF's metadata title). A file that matches nothing is kept as the
-user's own extra paper. Files pass the same checks as downloads and enter the
-corpus atomically.
+user's own extra paper, and so is one whose stamp names an arXiv id the catalog does
+not have: a stamp outranks a title that merely occurs on page 1.
+
+`check_identity` and `replacement_problem` are the one check `add` and `download` share:
+a file enters as a catalog paper only when page 1 proves it is that paper (stamp and
+title), and it replaces a verified copy only when it is at least as complete.
 """
 
 from __future__ import annotations
@@ -20,16 +24,19 @@ from typing import Any
 
 from .lists import normalise_title
 from .manifest import (
+    MIN_PAGE_WORDS,
+    CorpusWriteError,
     PdfCheckError,
     PdfInfo,
+    commit_pdf,
     entry_path,
     inspect_pdf,
-    install,
+    is_verified,
     load_manifest,
     relative_file,
     sha256_file,
     staged_file,
-    update_manifest,
+    staging_run,
 )
 from .records import ManifestEntry, Paper
 from .settings import Settings
@@ -38,6 +45,8 @@ TITLE_MATCH = 0.8  # metadata title vs catalog title: below this the link is sus
 TEXT_MATCH = 0.85  # catalog title found in page-1 text (fuzzy) at least this well
 _HEAD_CHARS = 2500  # squashed page-1 characters searched: title, authors, abstract start
 _MIN_TITLE_CHARS = 12  # shorter names ("BERT", "T5") occur in too many papers' text
+_FULL_PAGE_WORDS = 50  # a page this full in the verified copy must not come back empty
+_MIN_WORD_SHARE = 0.8  # a replacement extracts at least this share of the verified copy's words
 
 _ARXIV_NEW = r"\d{4}\.\d{4,5}"
 _ARXIV_OLD = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
@@ -261,7 +270,9 @@ def match_pdf(path: Path, info: PdfInfo, papers: list[Paper]) -> Match:
     by_arxiv = {p.arxiv_id: p for p in pdf_papers if p.arxiv_id}
     if stamp and stamp[0] in by_arxiv:
         return Match(by_arxiv[stamp[0]], "stamp", stamp[1], arxiv_id=stamp[0])
-    seen_id, seen_version = stamp or (by_name.arxiv_id if by_name else "", by_name.version if by_name else 0)
+    if stamp:  # the paper says which it is, and it is none of the catalog's: the user's own
+        return Match(None, "none", stamp[1], arxiv_id=stamp[0])
+    seen_id, seen_version = (by_name.arxiv_id, by_name.version) if by_name else ("", 0)
     head = _Head(info.first_page_text)
     ranked = sorted(
         ((page_title_score(p, info, head), p) for p in pdf_papers),
@@ -271,9 +282,84 @@ def match_pdf(path: Path, info: PdfInfo, papers: list[Paper]) -> Match:
         paper = ranked[0][1]
         note = ""
         if seen_id and seen_id != paper.arxiv_id:
-            note = f"the PDF says arXiv:{seen_id} but the catalog has {paper.arxiv_id or paper.pdf_url}"
+            note = f"the file name says {seen_id} but the catalog has {paper.arxiv_id or paper.pdf_url}"
         return Match(paper, "title", 0, note=note)
     return Match(None, "none", seen_version, arxiv_id=seen_id)
+
+
+# --- identity and completeness (shared with download) ----------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What page 1 of a PDF says about whether it is a given catalog paper."""
+
+    problem: str  # "" when the PDF is the paper
+    title_score: float
+    shown_title: str  # the catalog title when it matches, else what page 1 shows
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+def check_identity(paper: Paper, info: PdfInfo) -> Identity:
+    """Is this PDF `paper`? Its arXiv stamp must name the paper's id, and page 1 its title.
+
+    The source's word (arXiv metadata, a file name) is not enough: a mirror or a
+    mislabelled file serves another paper's bytes under the right name.
+    """
+    score, _ = page_title_score(paper, info)
+    stamp = find_stamp(info.first_page_text)
+    if stamp and stamp[0] != paper.arxiv_id:
+        shown = guess_title(info) or f"arXiv:{stamp[0]}"
+        catalog = paper.arxiv_id or "not on arXiv"
+        problem = f"page 1 says arXiv:{stamp[0]}, but '{paper.title}' is {catalog}"
+        return Identity(problem, score, shown)
+    if score < TEXT_MATCH:
+        shown = guess_title(info)
+        seen = f"it shows '{shown}'" if shown else "no title found"
+        problem = f"page 1 does not show the catalog title '{paper.title}' ({seen}; score {score:.2f})"
+        return Identity(problem, score, shown)
+    return Identity("", score, paper.title)
+
+
+def completeness_problem(new: PdfInfo, old: PdfInfo) -> str:
+    """Why `new` is less complete than the verified `old` copy; "" when it is at least as complete."""
+    if new.pages < old.pages:
+        return f"it has {_pages(new.pages)} where the verified copy has {old.pages}"
+    for n, (now, before) in enumerate(zip(new.page_words, old.page_words, strict=False), 1):
+        if before >= _FULL_PAGE_WORDS and now < MIN_PAGE_WORDS:
+            return f"its page {n} extracts {now} words where the verified copy's has {before}"
+    total_new, total_old = sum(new.page_words), sum(old.page_words)
+    if total_new < _MIN_WORD_SHARE * total_old:
+        return f"it extracts {total_new} words where the verified copy extracts {total_old}"
+    return ""
+
+
+def _pages(n: int) -> str:
+    return f"{n} page" if n == 1 else f"{n} pages"
+
+
+def verified_copy(settings: Settings, old: ManifestEntry | None) -> PdfInfo | None:
+    """The stored copy a new file must not make worse: verified, the right paper, still readable."""
+    if old is None or not old.title_match or not is_verified(settings, old):
+        return None
+    try:
+        return inspect_pdf(entry_path(settings, old))
+    except PdfCheckError:
+        return None
+
+
+def replacement_problem(settings: Settings, old: ManifestEntry | None, info: PdfInfo) -> str:
+    """Why a new verified file must not replace `old` (naming the stored file); "" when it may."""
+    kept = verified_copy(settings, old)
+    if kept is None or old is None:
+        return ""
+    problem = completeness_problem(info, kept)
+    if not problem:
+        return ""
+    return f"{problem}; the verified copy {old.file} is kept (delete it first to replace it anyway)"
 
 
 # --- add ----------------------------------------------------------------------
@@ -323,17 +409,18 @@ def add_pdfs(paths: list[Path], papers: list[Paper], settings: Settings) -> list
     """Import PDFs the user has into the corpus; a bad file is reported and the rest go on."""
     results: list[AddResult] = []
     taken: dict[str, str] = {}  # paper key -> file that claimed it in this run
-    for given in paths:
-        files = collect_pdfs([given])
-        if not files:
-            results.append(
-                AddResult(str(given), None, "none", "failed", f"{given}: the folder holds no *.pdf files")
-            )
-        for path in files:
-            result = _add_one(path, papers, settings, taken)
-            if result.status in ("added", "present"):
-                taken[result.paper_id or result.extra_id] = str(path)
-            results.append(result)
+    with staging_run(settings):
+        for given in paths:
+            files = collect_pdfs([given])
+            if not files:
+                results.append(
+                    AddResult(str(given), None, "none", "failed", f"{given}: the folder holds no *.pdf files")
+                )
+            for path in files:
+                result = _add_one(path, papers, settings, taken)
+                if result.status in ("added", "present"):
+                    taken[result.paper_id or result.extra_id] = str(path)
+                results.append(result)
     return results
 
 
@@ -359,14 +446,13 @@ def _add_one(path: Path, papers: list[Paper], settings: Settings, taken: dict[st
         title = guess_title(_without_running_headers(path, info)) or path.stem
         key = "extra-" + (slugify(title) or slugify(path.stem) or sha256_file(path)[:12])
         version, dest_name = match.version, f"{key}.pdf"
-        title_score, title_ok = 1.0, True
+        identity = Identity("", 1.0, title)
     else:
         key = paper.paper_id
         version = match.version or paper.version
         dest_name = f"{key}v{version}.pdf" if paper.arxiv_id and version else f"{key}.pdf"
-        title_score, _ = page_title_score(paper, info)
-        title_ok = title_score >= TEXT_MATCH
-        title = paper.title if title_ok else (guess_title(info) or paper.title)
+        identity = check_identity(paper, info)
+        title = identity.shown_title or paper.title
     base = AddResult(
         shown,
         paper.paper_id if paper else None,
@@ -375,52 +461,58 @@ def _add_one(path: Path, papers: list[Paper], settings: Settings, taken: dict[st
         extra_id="" if paper else key,
         title=title,
         version=version,
-        title_match=title_ok,
+        title_match=identity.ok,
     )
     if key in taken:
         return _with(base, status="skipped", reason=f"same paper as {taken[key]}, imported just before")
-    notes = [n for n in (match.note,) if n]
-    if not title_ok:
-        notes.append(
-            f"page 1 does not show the catalog title '{paper.title}' (score {title_score:.2f}); check the file"
-        )
-    dest = settings.pdf_dir / dest_name
     sha = sha256_file(path)
     old = load_manifest(settings).get(key)
     if old is not None and old.sha256 == sha and entry_path(settings, old).is_file():
-        return _with(
-            base, status="present", reason="; ".join([*notes, "already in the corpus"]), stored=old.file
-        )
-    try:
-        with staged_file(dest) as tmp:
-            shutil.copyfile(path, tmp)
-            if sha256_file(tmp) != sha:
-                raise PdfCheckError(path, "the file changed while it was being copied; try again")
-            install(tmp, dest)
-    except (OSError, PdfCheckError) as exc:
-        reason = (
-            exc.reason if isinstance(exc, PdfCheckError) else f"cannot copy into {settings.pdf_dir}: {exc}"
-        )
-        return _with(base, reason=f"{path}: {reason}")
+        reason = "; ".join(n for n in (match.note, "already in the corpus") if n)
+        return _with(base, status="present", reason=reason, stored=old.file)
+    if not identity.ok:
+        if verified_copy(settings, old) is not None and old is not None:
+            way = f"the verified copy {old.file} is kept"
+        elif match.matched_by == "filename":
+            way = f"if it is another paper, rename it so its name does not say {key}"
+        else:
+            way = "check that it is the right file"
+        return _with(base, reason=f"{path}: not imported: {identity.problem}; {way}")
+    problem = replacement_problem(settings, old, info)
+    if problem:
+        return _with(base, reason=f"{path}: not imported: {problem}")
+    dest = settings.pdf_dir / dest_name
     entry = ManifestEntry(
         paper_id=key,
         file=relative_file(settings, dest),
         version=version,
-        bytes=dest.stat().st_size,
+        bytes=path.stat().st_size,
         sha256=sha,
         pages=info.pages,
         fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
         source=str(path.resolve()),
         title=title,
         catalog_title=paper.title if paper else "",
-        title_match=title_ok,
-        title_score=title_score,
+        title_match=True,
+        title_score=identity.title_score,
         matched_by=match.matched_by,
         extra=paper is None,
     )
-    update_manifest(settings, put=[entry])
+    try:
+        with staged_file(dest) as tmp:
+            shutil.copyfile(path, tmp)
+            if sha256_file(tmp) != sha:
+                raise PdfCheckError(path, "the file changed while it was being copied; try again")
+            commit_pdf(settings, tmp, dest, entry, replaces=old)
+    except CorpusWriteError as exc:
+        return _with(base, reason=f"{path}: {exc}")
+    except (OSError, PdfCheckError) as exc:
+        reason = (
+            exc.reason if isinstance(exc, PdfCheckError) else f"cannot copy into {settings.pdf_dir}: {exc}"
+        )
+        return _with(base, reason=f"{path}: {reason}")
+    notes = [n for n in (match.note,) if n]
     if old is not None and old.file != entry.file:
-        entry_path(settings, old).unlink(missing_ok=True)
         notes.append(f"replaced the earlier copy {old.file}")
     return _with(base, status="added", reason="; ".join(notes), stored=entry.file)
 

@@ -216,3 +216,4 @@ class Answer(_Record):
     closest: tuple[str, ...] = ()  # paper_ids offered when declined
     engine: str = "extractive"
     timings: dict[str, float] = field(default_factory=dict)
+    unknown: tuple[str, ...] = ()  # names the question used that the reading list never mentions

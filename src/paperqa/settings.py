@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import UsageError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -42,9 +44,12 @@ class Settings:
     request_interval: float = 3.0  # arXiv terms: one request every 3 s
     max_tries: int = 5
     timeout: float = 60.0
+    max_pdf_mb: float = 100.0  # a bigger response is refused, not stored (PAPERQA_MAX_PDF_MB)
     # chunking
     chunk_words: int = 160  # all-MiniLM reads 256 word pieces; ~160 words fit
     chunk_overlap: int = 30
+    # PDF text: pdfium (pypdfium2, >10x faster, the default) | pypdf (pure Python fallback)
+    parser: str = "pdfium"
     # embedding / index
     embedder: str = (
         "use"  # use | minilm | e5 | hash | any sentence-transformers name or path (README: trade-off)
@@ -113,7 +118,12 @@ class Settings:
             raw = env.get(f"PAPERQA_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
-            values[f.name] = _convert(f.type, raw)
+            try:
+                values[f.name] = _convert(f.type, raw)
+            except ValueError as exc:
+                raise UsageError(
+                    f"PAPERQA_{f.name.upper()}={raw!r} is not a valid {f.type}: fix or unset that variable"
+                ) from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
         for key in ("home", "lists_dir", "papers_file"):
             if key in values and values[key] is not None:

@@ -1,24 +1,92 @@
 """How sure we are that the retrieved passages can answer the question; under a threshold we decline.
 
 Why not the retrieval score alone: a fused (RRF) score ranks passages but says nothing absolute,
-since some passage always comes first, even for "What is the best recipe for chocolate cake?".
-What does say it is coverage: do the top passages mention what the question asks about? Terms are
-weighted (names such as QLoRA or Kimi K2 most, generic words such as "paper" least), Chinese terms
-also match their English equivalents, and a top passage that only one retriever found (dense or
-BM25, not both) counts a little less.
+since some passage always comes first, even for a question about cooking. What does say it is
+coverage: do the top passages mention what the question asks about? Terms are weighted (names
+most, frame words least), Chinese terms also match their English translations, and a top
+passage that only one retriever found (dense or BM25, not both) counts a little less.
+
+A second signal needs no passages: a thing the question names (a model, a method, an acronym)
+that appears nowhere in the catalog or the indexed text cannot be answered from the list, however
+well the other words are covered; `unknown_names` finds those.
+
+Every number is a field of `DeclineParams` (decline_params.json), to be fitted on a tuning
+split of answerable and unanswerable questions (`fit_threshold`), never on a question at hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+from ..keywords import tokenize
 from ..records import Passage
 from .base import PaperLookup
-from .text import Term, question_terms, stems, term_matches
+from .params import load_params
+from .text import Term, TermWeights, named_phrases, question_terms, stems, term_matches
 
-# Calibrate on the dev set's answerable vs unanswerable questions (see `confidence`).
-DEFAULT_MIN_CONFIDENCE = 0.4
-TOP_PASSAGES = 3
+PARAMS_FILE = Path(__file__).with_name("decline_params.json")
+
+
+@dataclass(frozen=True)
+class DeclineParams:
+    """The numbers behind `confidence` and the decline; defaults in decline_params.json."""
+
+    # Share of the score from the best passage alone: one passage covering the question is strongest.
+    best_weight: float = 0.35
+    # Share from the top passages together: a question may be covered by two passages between them.
+    union_weight: float = 0.65
+    # How many top passages are judged: beyond a few, some passage mentions every word by chance.
+    top_passages: int = 3
+    # Factor when the best passage was found by only one retriever: the two agreeing is evidence.
+    single_retriever_factor: float = 0.9
+    # Factor when only appendix or reference passages came back: they say nothing the paper claims.
+    no_body_factor: float = 0.5
+    # Weight of a named term (QLoRA): an answer that never mentions the thing asked about is none.
+    named_weight: float = 2.5
+    # Weight of an ordinary content word.
+    ordinary_weight: float = 1.0
+    # Weight of a frame word, number or single Chinese character: present in any passage.
+    generic_weight: float = 0.3
+    # Under this confidence the answer declines (Settings.min_confidence overrides it when set).
+    threshold: float = 0.4
+
+    @property
+    def term_weights(self) -> TermWeights:
+        return TermWeights(
+            named=self.named_weight, ordinary=self.ordinary_weight, generic=self.generic_weight
+        )
+
+    @classmethod
+    def load(cls, path: Path | str = PARAMS_FILE) -> DeclineParams:
+        return load_params(cls, path)
+
+
+DECLINE_PARAMS = DeclineParams.load()
+DEFAULT_MIN_CONFIDENCE = DECLINE_PARAMS.threshold
+
+
+def fit_threshold(
+    scored: Sequence[tuple[float, bool]], params: DeclineParams = DECLINE_PARAMS
+) -> DeclineParams:
+    """`params` with the threshold that best separates (confidence, answerable) pairs of a tuning
+    split: fewest errors, ties broken toward the middle of the gap. Save it with params.dump_params."""
+    if not scored:
+        return params
+    values = sorted({c for c, _ in scored})
+    cuts = (
+        [values[0] - 1e-3]
+        + [(a + b) / 2 for a, b in zip(values, values[1:], strict=False)]
+        + [values[-1] + 1e-3]
+    )
+
+    def errors(t: float) -> int:
+        return sum((c >= t) != ok for c, ok in scored)
+
+    best = min(errors(t) for t in cuts)
+    good = [t for t in cuts if errors(t) == best]
+    return replace(params, threshold=round(good[len(good) // 2], 4))
 
 
 def _coverage(terms: Sequence[Term], stem_set: set[str]) -> float:
@@ -36,27 +104,47 @@ def passage_stems(passage: Passage, catalog: PaperLookup | None = None) -> set[s
     return stems("\n".join([*names, passage.text]))
 
 
-def confidence(question: str, passages: Sequence[Passage], *, catalog: PaperLookup | None = None) -> float:
-    """0..1: how well the top passages cover the question's terms. Pure, cheap, for calibration:
-    run it over answerable and unanswerable questions and put `min_confidence` between them.
+def confidence(
+    question: str,
+    passages: Sequence[Passage],
+    *,
+    catalog: PaperLookup | None = None,
+    params: DeclineParams = DECLINE_PARAMS,
+) -> float:
+    """0..1: how well the top passages cover the question's terms. Pure and cheap, for fitting:
+    run it over answerable and unanswerable questions and put the threshold between them.
 
-    0.35 x coverage by the best passage + 0.65 x coverage by the top three together,
-    x 0.9 when the best passage was found by only one of the two retrievers. Passages from the
-    body of a paper (or its abstract or reading-list entry) are judged first: an appendix of
-    model samples (GPT-2 prints a generated chocolate-cake recipe) says nothing the paper claims,
-    so appendix and reference passages count only when nothing else came back, and then half.
+    best_weight x coverage by the best passage + union_weight x coverage by the top passages
+    together, x single_retriever_factor when the best passage was found by only one retriever.
+    Passages from the body of a paper (or its abstract or reading-list entry) are judged first:
+    an appendix of model samples says nothing the paper claims, so appendix and reference
+    passages count only when nothing else came back, and then x no_body_factor.
     """
-    terms = question_terms(question)
+    terms = question_terms(question, params.term_weights)
     if not passages or not terms:
         return 0.0
     body = [p for p in passages if p.zone == "body"]
-    top = body[:TOP_PASSAGES] or list(passages[:TOP_PASSAGES])
+    top = body[: params.top_passages] or list(passages[: params.top_passages])
     sets = [passage_stems(p, catalog) for p in top]
     union: set[str] = set().union(*sets)
-    score = 0.35 * _coverage(terms, sets[0]) + 0.65 * _coverage(terms, union)
+    score = params.best_weight * _coverage(terms, sets[0]) + params.union_weight * _coverage(terms, union)
     best = top[0]
     if bool(best.dense_rank) != bool(best.bm25_rank):
-        score *= 0.9
+        score *= params.single_retriever_factor
     if not body:
-        score *= 0.5
+        score *= params.no_body_factor
     return round(score, 4)
+
+
+def unknown_names(question: str, known: Callable[[str], bool]) -> tuple[str, ...]:
+    """The things a question names (see `text.named_phrases`) that `known` has never seen: a
+    phrase is unknown when one of its words, as the index tokenizes it, is not a known token.
+    Ordinary words that happen to be capitalised are in the index vocabulary, so they pass."""
+    out: list[str] = []
+    for phrase in named_phrases(question):
+        for word in phrase.split():
+            keys = tokenize(word)
+            if keys and not known(keys[0]):
+                out.append(phrase)
+                break
+    return tuple(dict.fromkeys(out))

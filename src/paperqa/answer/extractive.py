@@ -11,13 +11,18 @@ Chinese question it leads with the reading list's own Chinese summary, then quot
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
 
 from ..keywords import tokenize
-from ..records import Passage
+from ..records import Paper, Passage
+from ..rerank import SECTION_KINDS, section_kind
 from .base import PaperLookup, Source, paper_for, short_name
 from .text import Term, collapse_ws, lite_stem, question_terms, stems, term_matches, tidy, word_set
 
@@ -43,6 +48,7 @@ _LIST_Q_RE = re.compile(
 _DEFINITION_Q_RE = re.compile(r"^\s*(what is|what are|what's|什么是)|是什么[？?]?\s*$", re.IGNORECASE)
 _DEFINITION_S_RE = re.compile(r"\b(is an?|are|we (present|propose|introduce))\b", re.IGNORECASE)
 _LIST_ITEM_RE = re.compile(r"^\s*\d{1,2}\s*[.、)]")
+SENTENCE_PARAMS_FILE = Path(__file__).with_name("sentence_params.json")
 _NOISE_ZH = ("解读之一", "翻译之一", "代码地址")
 
 
@@ -66,9 +72,10 @@ class ExtractiveEngine:
 
     name = "extractive"
 
-    def __init__(self, max_sentences: int = 3, mmr_lambda: float = 0.7):
+    def __init__(self, max_sentences: int = 3, mmr_lambda: float = 0.7, params: SentenceParams | None = None):
         self.max_sentences = max_sentences
         self.mmr_lambda = mmr_lambda
+        self.params = params if params is not None else SentenceParams.load()
 
     # --- sources -------------------------------------------------------------------
     def select(
@@ -100,23 +107,9 @@ class ExtractiveEngine:
 
     # --- answer --------------------------------------------------------------------
     def generate(self, question: str, lang: str, sources: Sequence[Source]) -> Iterator[str]:
-        terms = question_terms(question)
-        list_q = bool(_LIST_Q_RE.search(question))
-        if list_q:  # "which papers in the reading list": those words pick no paper
-            terms = [t for t in terms if t.weight >= 1.0] or terms
-        cands = _candidates(sources)
+        cands, terms, list_q = self.scored(question, lang, sources)
         en = [c for c in cands if not c.zh]
         zh = [c for c in cands if c.zh]
-        rank: dict[str, int] = {}  # where retrieval first put each paper
-        for src in sources:
-            rank.setdefault(src.paper.paper_id, src.number)
-        if lang == "zh" or list_q:
-            _score(en, terms, question, rank)
-            _score(zh, terms, question, rank)
-        else:  # one pool: a paper known only by its reading-list entry can still answer
-            _score(cands, terms, question, rank)
-            for c in zh:
-                c.rel *= 0.7  # an English reader is better served by the paper's own words
         if list_q:
             parts = self._compose_list(en, zh, lang)
         elif lang == "zh":
@@ -127,15 +120,39 @@ class ExtractiveEngine:
         for i, part in enumerate(parts):
             yield part if i == 0 else sep + part
 
+    def scored(
+        self, question: str, lang: str, sources: Sequence[Source]
+    ) -> tuple[list[_Cand], list[Term], bool]:
+        """The candidate sentences with their relevance set, the question's terms, and whether
+        it asks for a list of papers. A Chinese or list question scores the paper sentences and
+        the reading-list lines as two pools (each answer shows both); otherwise one pool."""
+        terms = question_terms(question)
+        list_q = bool(_LIST_Q_RE.search(question))
+        if list_q:  # "which papers in the reading list": those words pick no paper
+            terms = [t for t in terms if t.weight >= 1.0] or terms
+        cands = _candidates(sources)
+        if lang == "zh" or list_q:
+            _score([c for c in cands if not c.zh], terms, question, self.params)
+            _score([c for c in cands if c.zh], terms, question, self.params)
+        else:
+            _score(cands, terms, question, self.params)
+        return cands, terms, list_q
+
     def _compose_en(self, cands: list[_Cand], terms: Sequence[Term]) -> list[str]:
-        picked = _with_named_papers(_mmr(cands, self.max_sentences, self.mmr_lambda), cands, terms)
+        picked = _with_named_papers(
+            _mmr(cands, self.max_sentences, self.mmr_lambda, self.params), cands, terms
+        )
         out: list[str] = []
         seen_papers: list[str] = []
         for c in _grouped(picked):
             pid = c.source.paper.paper_id
             body = _display(c.text)
             if c.zh:
-                lead = f"The reading list's summary of {_named(c)} says: " if pid not in seen_papers else ""
+                lead = (
+                    f"The reading list's summary of {_named(c, True)} says: "
+                    if pid not in seen_papers
+                    else ""
+                )
                 out.append(_cite(f"{lead}“{collapse_ws(c.text)}”", c))
             elif pid not in seen_papers:
                 out.append(_cite(_lead_en(c, body, first=not seen_papers), c))
@@ -159,7 +176,9 @@ class ExtractiveEngine:
         ranked = [c for c in ranked if c.rel >= 0.1 * top][:4] if top > 0 else ranked[:1]
         ranked.sort(key=lambda c: c.source.number)
         if lang == "zh":
-            names = "、".join(f"《{c.source.paper.title}》{_year_zh(c)}[{c.source.number}]" for c in ranked)
+            names = "、".join(
+                f"《{c.source.paper.title}》{_note_zh(c.source.paper)}[{c.source.number}]" for c in ranked
+            )
             out = [f"阅读清单中涉及这个问题的论文有：{names}。"]
             for c in ranked[:3]:
                 body = _display_zh(c) if c.zh else f"论文原文写道：“{_display(c.text)}”"
@@ -167,7 +186,7 @@ class ExtractiveEngine:
                     _cite(f"《{short_name(c.source.paper)}》：{body}", c, zh=True, inside_quote=not c.zh)
                 )
             return out
-        names = ", ".join(f"{_named(c)} [{c.source.number}]" for c in ranked)
+        names = ", ".join(f"{_named(c, True)} [{c.source.number}]" for c in ranked)
         out = [f"The papers in the reading list that address this are {names}."]
         for c in ranked[:3]:
             if c.zh:
@@ -177,8 +196,9 @@ class ExtractiveEngine:
         return out
 
     def _compose_zh(self, en: list[_Cand], zh: list[_Cand]) -> list[str]:
-        picked_en = [c for c in _mmr(en, 2, self.mmr_lambda) if c.rel > 0]  # no off-topic quotes
-        top_zh = [c for c in _top(zh, 2) if c.rel > 0] or _top(zh, 1)
+        prm = self.params
+        picked_en = [c for c in _mmr(en, prm.zh_paper_sentences, self.mmr_lambda, prm) if c.rel > 0]
+        top_zh = [c for c in _top(zh, prm.zh_summary_sentences) if c.rel > 0] or _top(zh, 1)
         rank: dict[str, int] = {}
         for c in en + zh:  # a paper ranks where retrieval first put it
             pid = c.source.paper.paper_id
@@ -188,15 +208,21 @@ class ExtractiveEngine:
         )
         if not order:
             return []
+        best = {pid: max(c.rel for c in en + zh if c.source.paper.paper_id == pid) for pid in order}
+        first_best = best[order[0]] or 1.0
+        order = order[:1] + [pid for pid in order[1:2] if best[pid] >= prm.second_paper_share * first_best]
         out: list[str] = []
-        for n, pid in enumerate(order[:2]):
-            mine_zh = _top([c for c in zh if c.source.paper.paper_id == pid], 2 if n == 0 else 1)
-            mine_en = [c for c in picked_en if c.source.paper.paper_id == pid][: 2 if n == 0 else 1]
+        for n, pid in enumerate(order):
+            mine_zh = _top(
+                [c for c in zh if c.source.paper.paper_id == pid], prm.zh_summary_sentences if n == 0 else 1
+            )
+            mine_en = [c for c in picked_en if c.source.paper.paper_id == pid][
+                : prm.zh_paper_sentences if n == 0 else 1
+            ]
             if not mine_zh and not mine_en:
                 continue
             paper = (mine_zh or mine_en)[0].source.paper
-            year = f"（{paper.year}）" if paper.year else ""
-            head = ("根据" if n == 0 else "另外，") + f"《{paper.title}》{year}"
+            head = ("根据" if n == 0 else "另外，") + f"《{paper.title}》{_note_zh(paper)}"
             pieces: list[str] = []
             if mine_zh:
                 zh_text = "".join(_cite(_display_zh(c), c, zh=True) for c in mine_zh)
@@ -259,17 +285,80 @@ def _quotable(text: str, kind: str) -> bool:
     return letters >= 0.65 * len(chars) and numeric <= 0.25 * len(words)
 
 
-def _score(cands: list[_Cand], terms: Sequence[Term], question: str, rank: dict[str, int]) -> None:
-    """BM25 of each sentence against the question terms, over this small pool of sentences.
+_NUMBER_Q_RE = re.compile(r"\bhow (many|much|large|big|long)\b|多少|几个|多大|多长|多久", re.IGNORECASE)
+_WHY_Q_RE = re.compile(r"\bwhy\b|为什么|为何", re.IGNORECASE)
+_REASON_S_RE = re.compile(r"\b(because|since|due to|so that|in order to|allows?|enables?)\b", re.IGNORECASE)
+_NUMBER_S_RE = re.compile(r"\d")
 
-    A sentence counts more when its paper's title covers the question (the GLaM paper for a
-    mixture-of-experts question, not InstructGPT's aside on saving compute); a question that
-    names something (LLaMA, GPT-2) halves sentences that never mention it, as long as some
-    candidate does; summary lines lean to the entry's opening."""
+
+def sentence_feature_names() -> tuple[str, ...]:
+    sections = tuple(f"sec_{k}" for k in SECTION_KINDS)
+    return (
+        "bm25",
+        "coverage",
+        "named_miss",
+        "title_cov",
+        "source_rank",
+        "source_score",
+        "position",
+        "summary",
+        "definition",
+        "number",
+        "reason",
+        "caption",
+        "math",
+        "length",
+        *sections,
+    )
+
+
+@dataclass(frozen=True)
+class SentenceParams:
+    """How sentences are chosen. `weights` is a logistic model over `sentence_feature_names()`,
+    fitted on the tuning half by `scripts/fit_sentences.py`; the MMR thresholds say when a
+    sentence is too weak or too repetitive to add after the first."""
+
+    k1: float = 1.2  # BM25 term-frequency saturation (the usual value)
+    b: float = 0.5  # BM25 length normalisation for paper sentences
+    b_summary: float = 0.2  # reading-list lines are short: their length says little
+    min_rel: float = 0.15  # a sentence below this share of the best one is not added
+    min_rel_third: float = 0.3  # ... nor, as a third sentence, below this
+    max_overlap: float = 0.6  # word overlap (Jaccard) over which a sentence repeats one picked
+    en_sentences: int = 3  # sentences in an English answer
+    zh_paper_sentences: int = 2  # sentences of the paper's own text in a Chinese answer
+    zh_summary_sentences: int = 2  # reading-list lines leading a Chinese answer
+    second_paper_share: float = 0.0  # a second paper joins a Chinese answer when its best sentence
+    # scores at least this share of the first paper's best
+    names: tuple[str, ...] = ()
+    mean: tuple[float, ...] = ()
+    scale: tuple[float, ...] = ()
+    weights: tuple[float, ...] = ()
+    bias: float = 0.0
+    fitted_on: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path = SENTENCE_PARAMS_FILE) -> SentenceParams:
+        if not path.is_file():
+            return cls()
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("names", "mean", "scale", "weights"):
+            raw[key] = tuple(raw.get(key, ()))
+        params = cls(**raw)
+        if params.weights and params.names != sentence_feature_names():
+            return cls(k1=params.k1, b=params.b, b_summary=params.b_summary)
+        return params
+
+    def save(self, path: Path = SENTENCE_PARAMS_FILE) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def sentence_features(
+    cands: list[_Cand], terms: Sequence[Term], question: str, params: SentenceParams
+) -> np.ndarray:
+    """One row of `sentence_feature_names()` per candidate sentence, over this pool."""
+    names = sentence_feature_names()
     if not cands:
-        return
-    k1 = 1.2
-    b = 0.2 if cands[0].zh else 0.5  # summary lines are short: length says little there
+        return np.zeros((0, len(names)), dtype=np.float32)
     name_sets = {id(c.source): _name_stems(c.source) for c in cands}
     total_w = sum(t.weight for t in terms) or 1.0
     title_cov = {
@@ -286,32 +375,66 @@ def _score(cands: list[_Cand], terms: Sequence[Term], question: str, rank: dict[
                 n = 1  # a sentence of the QLoRA paper is about QLoRA even when it says "we"
             tf[t.token] = min(n, 1) if c.zh else n  # list notes repeat terms without saying more
         tfs.append(tf)
-    definition_q = bool(_DEFINITION_Q_RE.search(question))
+    df = {t.token: sum(1 for x in tfs if x[t.token]) for t in terms}
     named = [t for t in terms if t.named]
     on_topic = [any(tf[t.token] for t in named) for tf in tfs]
+    definition_q = bool(_DEFINITION_Q_RE.search(question))
+    number_q = bool(_NUMBER_Q_RE.search(question))
+    why_q = bool(_WHY_Q_RE.search(question))
+    top_score = max((c.source.passage.score for c in cands), default=0.0) or 1.0
+    rows = []
     for c, tf, hit in zip(cands, tfs, on_topic, strict=True):
-        score = 0.0
+        b = params.b_summary if c.zh else params.b
+        bm25 = 0.0
         for t in terms:
-            if not tf[t.token]:
-                continue
-            df = sum(1 for x in tfs if x[t.token])
-            idf = math.log(1 + (len(cands) - df + 0.5) / (df + 0.5))
-            norm = tf[t.token] * (k1 + 1) / (tf[t.token] + k1 * (1 - b + b * len(c.toks) / avgdl))
-            score += t.weight * idf * norm
-        if definition_q and _DEFINITION_S_RE.search(c.text):
-            score *= 1.25
-        if _CAPTION_RE.match(c.text.lstrip()):
-            score *= 0.5  # captions describe a figure the reader cannot see
-        if len(_MATH_RE.findall(c.text)) >= 3:
-            score *= 0.7  # a formula read aloud is a poor answer, though sometimes the answer
-        if named and any(on_topic) and not hit:
-            score *= 0.5
-        score *= 1 + 2 * title_cov[id(c.source)]  # the paper the question is about, not one that mentions it
-        if c.zh:  # entries are short and lean on their opening; their paper's rank counts
-            position = rank.get(c.source.paper.paper_id, c.source.number)
-            c.rel = score / ((1 + 0.03 * c.index) * (1 + 0.3 * (position - 1)))
-        else:
-            c.rel = score / (1 + 0.12 * (c.source.number - 1))
+            if tf[t.token]:
+                idf = math.log(1 + (len(cands) - df[t.token] + 0.5) / (df[t.token] + 0.5))
+                norm = (
+                    tf[t.token]
+                    * (params.k1 + 1)
+                    / (tf[t.token] + params.k1 * (1 - b + b * len(c.toks) / avgdl))
+                )
+                bm25 += t.weight * idf * norm
+        sec = section_kind(c.source.passage.kind, c.source.passage.section)
+        values = {
+            "bm25": bm25,
+            "coverage": sum(t.weight for t in terms if tf[t.token]) / total_w,
+            "named_miss": float(bool(named) and any(on_topic) and not hit),
+            "title_cov": title_cov[id(c.source)],
+            "source_rank": 1.0 / c.source.number,
+            "source_score": c.source.passage.score / top_score,
+            "position": 1.0 / (1 + c.index),
+            "summary": float(c.zh),
+            "definition": float(definition_q and bool(_DEFINITION_S_RE.search(c.text))),
+            "number": float(number_q and bool(_NUMBER_S_RE.search(c.text))),
+            "reason": float(why_q and bool(_REASON_S_RE.search(c.text))),
+            "caption": float(bool(_CAPTION_RE.match(c.text.lstrip()))),
+            "math": float(len(_MATH_RE.findall(c.text)) >= 3),
+            "length": min(len(c.text), 400) / 400,
+            **{f"sec_{k}": float(sec == k) for k in SECTION_KINDS},
+        }
+        rows.append([values[n] for n in names])
+    x = np.asarray(rows, dtype=np.float32)
+    top = x[:, 0].max()
+    if top > 0:
+        x[:, 0] /= top  # BM25 is relative to this pool
+    return x
+
+
+def _score(cands: list[_Cand], terms: Sequence[Term], question: str, params: SentenceParams) -> None:
+    """Each candidate's relevance: the fitted model's probability, or BM25 alone when unfitted."""
+    if not cands:
+        return
+    x = sentence_features(cands, terms, question, params)
+    if params.weights:
+        z = ((x - np.asarray(params.mean)) / np.asarray(params.scale)) @ np.asarray(
+            params.weights
+        ) + params.bias
+        rel = 1.0 / (1.0 + np.exp(-z))
+    else:
+        rel = x[:, 0]
+    for c, r in zip(cands, rel, strict=True):
+        c.rel = float(r)
 
 
 def _sim(a: _Cand, b: _Cand) -> float:
@@ -319,7 +442,7 @@ def _sim(a: _Cand, b: _Cand) -> float:
     return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
 
 
-def _mmr(cands: list[_Cand], k: int, lam: float) -> list[_Cand]:
+def _mmr(cands: list[_Cand], k: int, lam: float, params: SentenceParams) -> list[_Cand]:
     """Relevant and not repeating each other; weak sentences are left out rather than padded in."""
     if not cands:
         return []
@@ -337,7 +460,9 @@ def _mmr(cands: list[_Cand], k: int, lam: float) -> list[_Cand]:
         best = max(pool, key=mmr)
         rel = best.rel / top
         if picked and (
-            rel < 0.15 or (rel < 0.3 and len(picked) >= 2) or max(_sim(best, p) for p in picked) > 0.6
+            rel < params.min_rel
+            or (rel < params.min_rel_third and len(picked) >= 2)
+            or max(_sim(best, p) for p in picked) > params.max_overlap
         ):
             break
         picked.append(best)
@@ -405,13 +530,21 @@ def _display_zh(c: _Cand) -> str:
     return text
 
 
-def _year_zh(c: _Cand) -> str:
-    return f"（{c.source.paper.year}）" if c.source.paper.year else ""
+def _note_zh(paper: Paper) -> str:
+    """（2023，University of Washington）: when and by whom, as the catalog has it."""
+    parts = [str(paper.year)] if paper.year else []
+    if paper.organisation:
+        parts.append(paper.organisation)
+    return f"（{'，'.join(parts)}）" if parts else ""
 
 
-def _named(c: _Cand) -> str:
+def _named(c: _Cand, full: bool = False) -> str:
+    """ "QLoRA (2023)"; in full, the first time a paper is named: "QLoRA (2023, University of Washington)"."""
     paper = c.source.paper
-    return f"{short_name(paper)} ({paper.year})" if paper.year else short_name(paper)
+    parts = [str(paper.year)] if paper.year else []
+    if full and paper.organisation:
+        parts.append(paper.organisation)
+    return f"{short_name(paper)} ({', '.join(parts)})" if parts else short_name(paper)
 
 
 def _rewrite_we(body: str) -> str:
@@ -424,12 +557,12 @@ def _lead_en(c: _Cand, body: str, first: bool) -> str:
     body = _rewrite_we(body)
     name = short_name(c.source.paper)
     if body.lower().startswith(name.lower()) and c.source.paper.year:
-        return f"{name} ({c.source.paper.year}){body[len(name) :]}"
+        return f"{_named(c, first)}{body[len(name) :]}"
     first_word = body.split(" ", 1)[0].rstrip(",")
     intro = "According to" if first else "In"
     if first_word in _LOWER_FIRST or body.startswith("The authors"):
-        return f"{intro} {_named(c)}, {body[0].lower()}{body[1:]}"
-    return f"{intro} {_named(c)}: {body}"  # a name or term first: keep its capital
+        return f"{intro} {_named(c, first)}, {body[0].lower()}{body[1:]}"
+    return f"{intro} {_named(c, first)}: {body}"  # a name or term first: keep its capital
 
 
 def _cite(text: str, c: _Cand, zh: bool = False, inside_quote: bool = False) -> str:

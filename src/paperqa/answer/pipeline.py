@@ -1,8 +1,9 @@
 """question + ranked passages -> Answer, the same way for every engine.
 
-Order of work: language, confidence (decline before any model is touched), the engine's
-sources, the engine's text streamed through the citation mapper, then citations with quotes
-checked against the page text. Nothing here is global: the engine object carries the model.
+Order of work: the question cleaned of markup and injected turns, language, the decline (names
+the list never mentions, then confidence; before any model is touched), the engine's sources,
+the engine's text streamed through the citation mapper, then citations with quotes checked
+against the page text. Nothing here is global: the engine object carries the model.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from pathlib import Path
 from ..records import Answer, Passage
 from ..retrieve import search_query
 from ..settings import Settings
-from .base import AnswerEngine, EngineError, PaperLookup, Source
+from .base import AnswerEngine, EngineError, PaperLookup, Source, short_name
 from .citations import CitationMapper, build_citations, make_sources
-from .confidence import DEFAULT_MIN_CONFIDENCE, confidence
-from .text import detect_language, stems
+from .confidence import DECLINE_PARAMS, confidence, unknown_names
+from .text import clean_question, detect_language, stems
 
 FALLBACK_LEAD = {
     "en": "What the retrieved passages say: ",
@@ -28,6 +29,13 @@ DECLINE = {
     "en": "The reading list does not cover this.",
     "zh": "阅读清单中的论文没有涉及这个问题。",
 }
+# When the question names things the list never mentions: the names, then the closest papers.
+DECLINE_UNKNOWN = {
+    "en": "The reading list does not cover {names}{closest}.",
+    "zh": "阅读清单中的论文没有涉及 {names}{closest}。",
+}
+_CLOSEST_LEAD = {"en": "; closest: ", "zh": "；最接近的是："}
+_LIST_SEP = {"en": ", ", "zh": "、"}
 CLOSEST = 3
 # What a model writes when it finds nothing to say (it was told to say the first one).
 _REFUSAL_RE = re.compile(
@@ -65,6 +73,7 @@ def answer(
     pdf_path: Callable[[str], Path | None],
     engine: AnswerEngine | None = None,
     min_confidence: float | None = None,
+    known: Callable[[str], bool] | None = None,
 ) -> Answer:
     """The whole answer at once (see `answer_stream`)."""
     result: Answer | None = None
@@ -77,6 +86,7 @@ def answer(
         pdf_path=pdf_path,
         engine=engine,
         min_confidence=min_confidence,
+        known=known,
     ):
         if isinstance(item, Answer):
             result = item
@@ -94,21 +104,29 @@ def answer_stream(
     pdf_path: Callable[[str], Path | None],
     engine: AnswerEngine | None = None,
     min_confidence: float | None = None,
+    known: Callable[[str], bool] | None = None,
 ) -> Iterator[str | Answer]:
     """Text deltas as they come, then the final `Answer` (whose text the deltas add up to).
 
-    Declines, without calling any model, when `confidence(question, passages)` is under
-    `min_confidence` (default: settings.min_confidence if it exists, else DEFAULT_MIN_CONFIDENCE).
+    The question is answered as `clean_question` reads it (markup and injected turns gone); the
+    Answer keeps it as asked. Declines, without calling any model, when the question names
+    something `known` (a token -> seen in the catalog or index? test) has never seen, or when
+    `confidence(question, passages)` is under `min_confidence` (default: settings.min_confidence
+    if it exists, else the fitted DeclineParams threshold).
     """
     t0 = time.perf_counter()
+    asked = question
+    question = clean_question(question) or question.strip()
     lang = detect_language(question)
     eng = engine if engine is not None else load_engine(settings)
     threshold = min_confidence
     if threshold is None:
-        threshold = float(getattr(settings, "min_confidence", DEFAULT_MIN_CONFIDENCE))
+        threshold = float(getattr(settings, "min_confidence", DECLINE_PARAMS.threshold))
     # judged on the question's topic: a "which papers ... are about X" frame says nothing of X
-    if not passages or confidence(search_query(question), passages, catalog=catalog) < threshold:
-        declined = _declined(question, lang, passages, eng.name, t0)
+    topic = search_query(question)
+    unknown = unknown_names(topic, known) if known is not None else ()
+    if unknown or not passages or confidence(topic, passages, catalog=catalog) < threshold:
+        declined = _declined(asked, lang, passages, eng.name, t0, unknown=unknown, catalog=catalog)
         yield declined.answer
         yield declined
         return
@@ -151,7 +169,7 @@ def answer_stream(
         order = mapper.order
     if not order:
         if not text.strip() or _REFUSAL_RE.search(text):
-            declined = _declined(question, lang, passages, eng.name, t0, text=text.strip() or None)
+            declined = _declined(asked, lang, passages, eng.name, t0, text=text.strip() or None)
             if not text.strip():
                 yield declined.answer
             yield declined
@@ -163,7 +181,7 @@ def answer_stream(
     citations = build_citations(sources, order, text, question, pdf_path)
     total = _ms(t0)
     yield Answer(
-        question=question,
+        question=asked,
         answer=text,
         language=lang,
         declined=False,
@@ -186,23 +204,56 @@ def closest_papers(passages: Sequence[Passage], n: int = CLOSEST) -> tuple[str, 
     return tuple(dict.fromkeys(p.paper_id for p in passages))[:n]
 
 
+def decline_message(lang: str, unknown: Sequence[str] = (), closest: Sequence[str] = ()) -> str:
+    """The decline in the question's language; with the names the list lacks and the closest papers."""
+    lang = lang if lang in DECLINE else "en"
+    if not unknown:
+        return DECLINE[lang]
+    near = _CLOSEST_LEAD[lang] + _LIST_SEP[lang].join(closest) if closest else ""
+    return DECLINE_UNKNOWN[lang].format(names=_LIST_SEP[lang].join(unknown), closest=near)
+
+
 def _declined(
-    question: str, lang: str, passages: Sequence[Passage], engine: str, t0: float, text: str | None = None
+    question: str,
+    lang: str,
+    passages: Sequence[Passage],
+    engine: str,
+    t0: float,
+    text: str | None = None,
+    unknown: tuple[str, ...] = (),
+    catalog: PaperLookup | None = None,
 ) -> Answer:
     total = _ms(t0)
+    closest = closest_papers(passages)
+    names = [_paper_name(pid, catalog) for pid in closest]
     return Answer(
         question=question,
-        answer=text or DECLINE[lang],
+        answer=text or decline_message(lang, unknown, names),
         language=lang,
         declined=True,
-        closest=closest_papers(passages),
+        closest=closest,
         engine=engine,
         timings={"first_token_ms": total, "total_ms": total},
+        unknown=unknown,
     )
+
+
+def _paper_name(paper_id: str, catalog: PaperLookup | None) -> str:
+    paper = catalog.find(paper_id) if catalog is not None else None
+    return short_name(paper) if paper is not None else paper_id
 
 
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 1)
 
 
-__all__ = ["DECLINE", "EngineError", "answer", "answer_stream", "closest_papers", "load_engine"]
+__all__ = [
+    "DECLINE",
+    "DECLINE_UNKNOWN",
+    "EngineError",
+    "decline_message",
+    "answer",
+    "answer_stream",
+    "closest_papers",
+    "load_engine",
+]

@@ -9,11 +9,15 @@ and its page (line breaks become spaces when chunks are joined), so only whitesp
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from ..keywords import EN_STOPWORDS, tokenize
-from .glossary import chinese_for, english_for
+from .dictionary import chinese_for, english_for, has_entry
 
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_LETTER_RE = re.compile(r"[A-Za-z]")
@@ -144,15 +148,23 @@ def estimate_tokens(text: str) -> int:
 
 # --- question terms -----------------------------------------------------------------
 
-# Words that every question in this corpus shares: kept, but they count little.
-GENERIC_TERMS = word_set(
-    """paper papers list reading model models language large llm llms method methods approach work
-    works use used using best good new way ways kind type types main key example examples difference
-    differ compare comparison explain describe mean means idea ideas propose proposed introduce
-    introduced author authors result results make makes get like well help one two three first
-    模型 论文 方法 什么 区别 作用 原理 介绍 哪里 哪些 这篇 主要 一下 好 大 小 新"""
-)
+QUESTION_WORDS_FILE = Path(__file__).with_name("question_words.json")
+
+
+@cache
+def _question_words() -> dict:
+    return json.loads(QUESTION_WORDS_FILE.read_text(encoding="utf-8"))
+
+
+@cache
+def generic_terms() -> frozenset[str]:
+    """Frame words any question may use (paper, explain, 介绍), as `tokenize` writes them."""
+    words = _question_words()["generic"]
+    return frozenset(t for lang in ("en", "zh") for t in tokenize(words[lang], stopwords=False))
+
+
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-+_]*(?:\(\))?")
+_SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;。！？：；\n])[\s\"'“”‘’(\[（]*$")
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ed", "es", "e", "s", "ly")
 
 
@@ -166,6 +178,56 @@ def lite_stem(token: str) -> str:
     return token
 
 
+def named_phrases(question: str) -> list[str]:
+    """What a question names (QLoRA, Phi-3, DPO, Kimi K2, Orca in "What is Orca?"), as written.
+
+    A word names something when it has a capital inside (QLoRA), a digit and a letter (GPT-4),
+    is an acronym (DPO), is capitalised but not at a sentence start (Orca), or is a Latin word
+    inside a Chinese question. Stop words never do. Adjacent names make one phrase (Kimi K2).
+    """
+    zh = detect_language(question) == "zh"
+    generic = generic_terms()
+    phrases: list[list[str]] = []
+    last_end = -2
+    for m in _NAME_RE.finditer(question):
+        word = m.group().rstrip(".-+_")  # "the Transformer." ends a sentence, not the name
+        low = word.lower()
+        if not any(c.isalpha() for c in word) or low in EN_STOPWORDS or low in generic:
+            continue
+        inner_upper = any(c.isupper() for c in word[1:])
+        digit = any(c.isdigit() for c in word)
+        titled = word[:1].isupper() and not _SENTENCE_START_RE.search(question[: m.start()])
+        if not (inner_upper or digit or titled or (zh and len(word) > 1)):
+            continue
+        if phrases and question[last_end : m.start()].strip() == "":
+            phrases[-1].append(word)
+        else:
+            phrases.append([word])
+        last_end = m.start() + len(word)
+    return [" ".join(p) for p in phrases]
+
+
+def _overlapped(tok: str, cjk_tokens: list[str]) -> bool:
+    """jieba's search mode gives a word and its parts (注意力 and 注意; 查资料 and 资料): one
+    of them is a term. A word the dictionary knows is kept and its parts go (注意力 is
+    "attention", 注意 only "to pay attention"); a word it does not know goes for its parts."""
+    if any(o != tok and tok in o and has_entry(o) for o in cjk_tokens):
+        return True
+    return not has_entry(tok) and any(o != tok and len(o) >= 2 and o in tok for o in cjk_tokens)
+
+
+@dataclass(frozen=True)
+class TermWeights:
+    """How much each kind of question term counts toward coverage and sentence scores."""
+
+    # A name (QLoRA, Kimi K2): an answer that never mentions the thing asked about is no answer.
+    named: float = 2.5
+    # An ordinary content word.
+    ordinary: float = 1.0
+    # A frame word (paper, explain), a number or a single Chinese character: present in any answer.
+    generic: float = 0.3
+
+
 @dataclass(frozen=True)
 class Term:
     """One question term with its weight and the stems that count as a match (Chinese->English too)."""
@@ -176,36 +238,73 @@ class Term:
     named: bool = False
 
 
-def question_terms(question: str) -> list[Term]:
-    """Content terms of a question. Names (QLoRA, GPT-3, Kimi) weigh most: an answer that never
-    mentions the thing asked about is not an answer; generic words (paper, model) weigh least."""
-    named: set[str] = set()
-    lang = detect_language(question)
-    for i, m in enumerate(_NAME_RE.finditer(question)):
-        word = m.group()
-        inner_upper = any(c.isupper() for c in word[1:])
-        titled = word[:1].isupper() and i > 0 and word.lower() not in EN_STOPWORDS
-        if inner_upper or any(c.isdigit() for c in word) or titled or (lang == "zh" and len(word) > 1):
-            named.update(tokenize(word))
+def question_terms(question: str, weights: TermWeights = TermWeights()) -> list[Term]:  # noqa: B008
+    """Content terms of a question, names weighted most and frame words least (see TermWeights).
+    Chinese terms also match their English translations (CC-CEDICT), English ones their Chinese."""
+    named = {t for phrase in named_phrases(question) for t in tokenize(phrase)}
+    generic = generic_terms()
     tokens = list(dict.fromkeys(tokenize(question)))
     cjk_tokens = [t for t in tokens if _CJK_RE.search(t)]
     terms = []
     for tok in tokens:
-        if _CJK_RE.search(tok) and any(o != tok and len(o) >= 2 and o in tok for o in cjk_tokens):
-            continue  # jieba's search mode gives 查资料 and 资料: keep the parts only
+        if _CJK_RE.search(tok) and _overlapped(tok, cjk_tokens):
+            continue
         if tok in named:
-            weight = 2.5
-        elif tok in GENERIC_TERMS or tok.isdigit() or (_CJK_RE.search(tok) and len(tok) == 1):
-            weight = 0.3
+            weight = weights.named
+        elif tok in generic or tok.isdigit() or (_CJK_RE.search(tok) and len(tok) == 1):
+            weight = weights.generic
         else:
-            weight = 1.0
+            weight = weights.ordinary
         alts = {lite_stem(tok)}
-        for english in english_for(tok):
-            joined = tokenize(english)[:1]  # "fine-tuning" -> "finetuning", as in a passage
-            alts.update(lite_stem(t) for t in joined)
+        # a translation that is a frame word ("use" for 节省 "to use sparingly") matches any passage
+        alts.update(lite_stem(e) for e in english_for(tok) if e not in generic)
         alts.update(chinese_for(tok))  # and the other way, for the Chinese reading-list entries
         terms.append(Term(tok, weight, tuple(sorted(alts)), tok in named))
     return terms
+
+
+# --- the question as asked ---------------------------------------------------------------
+
+_HIDDEN_RE = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_TAG_RE = re.compile(r"<!--.*?(?:-->|$)|</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>", re.DOTALL)
+
+
+@cache
+def _role_re() -> re.Pattern[str]:
+    roles = _question_words()["roles"]
+    names = sorted({*roles["user"], *roles["other"]}, key=len, reverse=True)
+    alt = "|".join(re.escape(n) for n in names)
+    # a role marker opens the text, a line or a sentence: "SYSTEM: ... USER: ..."
+    return re.compile(rf"(?:^|(?<=[\s.!?。！？>]))({alt})\s*[:：]", re.IGNORECASE)
+
+
+def clean_question(text: str) -> str:
+    """The question a user means, without markup or an injected conversation in front of it.
+
+    HTML/XML tags go, and with them the content of script and style elements; where chat role
+    markers (SYSTEM:, USER:, Human:, 用户：) split the text into turns, the last user turn is the
+    question (with none, the text before the first marker, else the last turn). Whitespace is
+    collapsed. A plain question comes back unchanged but for whitespace.
+    """
+    text = html.unescape(text or "")
+    text = _HIDDEN_RE.sub(" ", text)
+    text = _TAG_RE.sub(" ", text)
+    marks = list(_role_re().finditer(text))
+    if marks:
+        users = {u.lower() for u in _question_words()["roles"]["user"]}
+        turns = [
+            (m.group(1).lower(), text[m.end() : marks[i + 1].start() if i + 1 < len(marks) else len(text)])
+            for i, m in enumerate(marks)
+        ]
+        said = [body for role, body in turns if role in users and body.strip()]
+        before = text[: marks[0].start()]
+        if said:
+            text = said[-1]
+        elif before.strip():
+            text = before
+        else:
+            text = next((body for _, body in reversed(turns) if body.strip()), "")
+    return re.sub(r"\s+(?=[?？.!,，。！])", "", collapse_ws(text))
 
 
 def stems(text: str) -> set[str]:

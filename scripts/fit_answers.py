@@ -1,0 +1,108 @@
+"""Fit how much the extractive engine says (sentences per answer, second papers, MMR thresholds)
+on the TUNING half of the evaluation set, by coordinate search; report both halves.
+
+    python scripts/fit_answers.py --home /path/with/pdfs/indexed eval/questions_*.jsonl
+    python scripts/fit_answers.py --home ... --dry-run eval/questions_*.jsonl
+
+The objective is nugget recall plus cited hit@1 on the tuning half, minus a small price per word of
+answer, so that a longer answer must state more to win (a reader wants the answer, not a page).
+Retrieval runs once per question; only the answer stage is re-run per setting. The fitted values are
+written into `src/paperqa/answer/sentence_params.json` (the other fields there are kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from paperqa import Library, Settings
+from paperqa.answer import answer
+from paperqa.answer.extractive import ExtractiveEngine, SentenceParams
+from paperqa.eval import nuggets_stated, read_questions
+
+GRID: dict[str, tuple[float, ...]] = {
+    "en_sentences": (2, 3, 4),
+    "zh_paper_sentences": (1, 2, 3, 4),
+    "zh_summary_sentences": (1, 2, 3),
+    "second_paper_share": (0.0, 0.5, 0.8, 1.01),
+    "min_rel": (0.05, 0.15, 0.3),
+    "min_rel_third": (0.15, 0.3, 0.5),
+}
+WORD_PRICE = 0.0005  # objective points per answer word (100 words cost 0.05)
+
+
+def score(lib: Library, rows, params: SentenceParams) -> dict[str, float]:
+    engine = ExtractiveEngine(params=params)
+    stated = total = hit = words = n = 0
+    for q, passages in rows:
+        a = answer(
+            q.q,
+            passages,
+            catalog=lib.catalog,
+            settings=lib.settings,
+            page_text=lib.page_text,
+            pdf_path=lib.pdf_path,
+            engine=engine,
+            known=lib.known_term,
+        )
+        n += 1
+        flags = nuggets_stated(a.answer, q.nuggets)
+        stated += sum(flags)
+        total += len(flags)
+        cited = [c.paper_id for c in a.citations]
+        hit += bool(cited) and cited[0] in q.expect
+        words += len(a.answer.split()) if a.language == "en" else len(a.answer) / 2
+    recall = stated / (total or 1)
+    hit1 = hit / (n or 1)
+    mean_words = words / (n or 1)
+    return {
+        "n": n,
+        "nugget_recall": round(recall, 3),
+        "cited_hit@1": round(hit1, 3),
+        "words": round(mean_words, 1),
+        "objective": round(recall + hit1 - WORD_PRICE * mean_words, 4),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("questions", nargs="+", type=Path)
+    ap.add_argument("--home", type=Path, default=None)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--dry-run", action="store_true")
+    args = ap.parse_args()
+    lib = Library(Settings.load(home=args.home))
+    questions = [
+        q
+        for path in args.questions
+        for q in read_questions(path)
+        if q.expect and q.nuggets and q.kind == "single"
+    ]
+    rows = [(q, lib.search(q.q, k=lib.settings.k * 2)) for q in questions]
+    tune = [r for r in rows if r[0].split == "tune"]
+    valid = [r for r in rows if r[0].split == "validation"]
+    start = SentenceParams.load()
+    best = start
+    if not args.dry_run:
+        best_obj = score(lib, tune, best)["objective"]
+        for _ in range(args.rounds):
+            for name, values in GRID.items():
+                for v in values:
+                    trial = replace(best, **{name: type(getattr(best, name))(v)})
+                    obj = score(lib, tune, trial)["objective"]
+                    if obj > best_obj + 1e-4:
+                        best, best_obj = trial, obj
+                        print(f"  {name} = {v}: objective {obj}")
+        best = replace(best, fitted_on={**best.fitted_on, "answers_on": len(tune), "word_price": WORD_PRICE})
+        best.save()
+    for half, sel in (("tune", tune), ("validation", valid)):
+        for label, p in (("before", start), ("after", best)):
+            print(half, label, score(lib, sel, p))
+    print({name: getattr(best, name) for name in GRID})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
