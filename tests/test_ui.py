@@ -6,11 +6,15 @@ No server and no models: a small fake Library stands in where the chat needs one
 from __future__ import annotations
 
 import os
+import socket
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 
 from paperqa.library import Library
@@ -217,6 +221,24 @@ def test_declined_with_model_text_keeps_it(ui: ModuleType) -> None:
     assert "does not cover this" in md and "nothing about &lt;cats&gt;" in md
 
 
+def test_declined_shows_the_engines_own_explanation_whatever_words_it_uses(ui: ModuleType) -> None:
+    """`declined` decides; the text is shown unless it is exactly the pipeline's stock sentence."""
+    from paperqa.answer import DECLINE, DECLINE_UNKNOWN
+
+    for lang, said in (
+        ("en", DECLINE_UNKNOWN["en"].format(names="GPT-7", closest="; closest: QLoRA")),
+        ("zh", DECLINE_UNKNOWN["zh"].format(names="GPT-7", closest="；最接近的是：QLoRA")),
+        ("en", "The reading list does not cover French geography; Paris only names a dataset."),
+        ("zh", "阅读清单没有涉及法国地理，巴黎只是一个数据集的名字。"),
+    ):
+        declined = answer(answer=said, language=lang, declined=True, citations=(), closest=())
+        md = ui.answer_markdown(declined, find)
+        assert "pqa-declined-text" in md and said in md, lang
+    for lang, stock in DECLINE.items():
+        md = ui.answer_markdown(answer(answer=stock, language=lang, declined=True, citations=()), find)
+        assert "pqa-declined-text" not in md and md.count(stock) <= 1, lang
+
+
 # --- the chat handler -----------------------------------------------------------------------
 
 
@@ -284,6 +306,20 @@ def test_answer_streams_then_becomes_the_cited_answer(ui: ModuleType, tmp_path: 
         and 'class="pqa-card pqa-p-2305-14314"' in final[1]
         and "/paperqa/pdf/2305.14314#page=4" in final[1]
     )
+
+
+def test_user_message_shows_what_was_typed_not_its_html(ui: ModuleType, tmp_path: Path) -> None:
+    lib = FakeLibrary(tmp_path)
+    typed = "<b>bold</b> What is **LoRA**?\n# not a heading <script>alert(1)</script>\n1. not a list & max_seq_len &amp;"
+    out = list(ui.respond(lib, typed, [], "extractive", 6, []))
+    assert contents(out[-1][0])[0] == (
+        "&lt;b>bold&lt;/b> What is \\*\\*LoRA\\*\\*?\n"
+        "\\# not a heading &lt;script>alert(1)&lt;/script>\n"
+        "1\\. not a list & max_seq_len &amp;amp;"
+    )
+    assert lib.calls[0]["question"] == typed  # the library gets the text itself
+    for plain in ("How does QLoRA save memory?", "QLoRA是如何节省显存的？", "Is 4-bit NF4 > int8?"):
+        assert ui.user_text_markdown(plain) == plain  # nothing to escape: copied back as typed
 
 
 def test_no_papers_selected_means_the_whole_list(ui: ModuleType, tmp_path: Path) -> None:
@@ -431,3 +467,124 @@ def test_server_routes_serve_the_chat_and_corpus_pdfs_only(ui: ModuleType, tmp_p
             assert r.status_code in (400, 403, 404), path
             assert "do not serve" not in r.text
         assert client.get("/").status_code == 200
+
+
+# --- Gradio's own surface, over real HTTP against a real server ---------------------------------
+
+EVIL_ORIGIN = "http://evil.example"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live(ui: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The chat served on 127.0.0.1 (a fake Library: these tests never ask a question)."""
+    lib = FakeLibrary(tmp_path_factory.mktemp("live"))
+    uploads = tmp_path_factory.mktemp("gradio-uploads")  # not the shared /tmp/gradio
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(uploads))
+        server = ui.start(lib, host="127.0.0.1", port=_free_port())
+        try:
+            yield {"url": server.url, "lib": lib, "origin": server.url, "uploads": uploads}
+        finally:
+            server.close()
+
+
+def _stored(live: dict[str, Any], name: str) -> list[Path]:
+    """Files named `name` anywhere in the server's upload folder."""
+    return list(Path(live["uploads"]).rglob(name))
+
+
+def _upload(url: str, name: str, size: int, **headers: str) -> httpx.Response:
+    return httpx.post(
+        url + "/gradio_api/upload",
+        files={"files": (name, b"x" * size, "text/plain")},
+        headers=headers,
+        timeout=30,
+    )
+
+
+def test_run_history_and_monitoring_are_off(live: dict[str, Any]) -> None:
+    url = live["url"]
+    for path in ("/gradio_api/runs", "/gradio_api/runs/", "/gradio_api/run-history/records"):
+        assert httpx.get(url + path, timeout=30).status_code == 404, path
+    assert httpx.get(url + "/monitoring/summary", timeout=30).status_code in (403, 404)
+    config = httpx.get(url + "/config", timeout=30).json()
+    assert config["run_history"] is False  # the page also deletes runs an older version saved
+
+
+def test_uploads_are_capped_though_the_app_takes_no_files(ui: ModuleType, live: dict[str, Any]) -> None:
+    name = f"pqa-big-{uuid.uuid4().hex}.txt"
+    r = _upload(live["url"], name, 200_000, Origin=live["origin"])
+    assert r.status_code == 413, r.text
+    assert _stored(live, name) == []
+    config = httpx.get(live["url"] + "/config", timeout=30).json()
+    assert config["max_file_size"] == ui.MAX_FILE_SIZE < 200_000
+
+
+def test_cross_origin_writes_are_refused(live: dict[str, Any]) -> None:
+    url = live["url"]
+    name = f"pqa-evil-{uuid.uuid4().hex}.txt"
+    for headers in (
+        {"Origin": EVIL_ORIGIN},
+        {"Origin": "null"},  # a sandboxed iframe or a file:// page
+        {"Origin": url.replace("127.0.0.1", "localhost")},  # another origin on this machine
+        {"Sec-Fetch-Site": "cross-site"},  # a browser that left Origin out
+    ):
+        r = _upload(url, name, 10, **headers)
+        assert r.status_code == 403, (headers, r.status_code, r.text)
+        join = httpx.post(
+            url + "/gradio_api/queue/join",
+            json={"data": ["How does QLoRA save memory?"], "fn_index": 0, "session_hash": "evil"},
+            headers=headers,
+            timeout=30,
+        )
+        assert join.status_code == 403, (headers, join.status_code)
+    time.sleep(0.5)  # a background copy into the cache would have landed by now
+    assert _stored(live, name) == []
+    assert live["lib"].calls == []
+    # the page's own requests (same origin) and non-browser clients (no Origin) still work
+    for headers in ({"Origin": live["origin"], "Sec-Fetch-Site": "same-origin"}, {}):
+        ok = f"pqa-ok-{uuid.uuid4().hex}.txt"
+        r = _upload(url, ok, 10, **headers)
+        assert r.status_code == 200, (headers, r.text)
+        assert r.json()[0].startswith(str(live["uploads"]))  # the folder _stored() searches
+
+
+def test_no_other_origin_may_read_the_api(live: dict[str, Any]) -> None:
+    """Gradio's own CORS echoes any Origin with credentials once the Host is not localhost."""
+    url = live["url"]
+    lan = {"Host": f"paperqa.lan:{url.rsplit(':', 1)[1]}", "Origin": EVIL_ORIGIN}
+    r = httpx.get(url + "/config", headers=lan, timeout=30)
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+    pre = httpx.options(
+        url + "/gradio_api/queue/join",
+        headers={
+            **lan,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+        timeout=30,
+    )
+    assert "access-control-allow-origin" not in pre.headers
+    assert pre.headers.get("access-control-allow-credentials") != "true"
+
+
+def test_gradio_floor_is_the_newest_release_with_security_fixes() -> None:
+    """6.31.0 requires brotli>=1.2.1 (CVE fix); 6.25 respects our CORSMiddleware; 6.20/6.22 harden file routes."""
+    import tomllib
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    (gradio,) = [Requirement(d) for d in deps if Requirement(d).name == "gradio"]
+    floors = [Version(s.version) for s in gradio.specifier if s.operator == ">="]
+    assert floors and min(floors) >= Version("6.31.0"), str(gradio.specifier)
+    assert Version(version("gradio")) in gradio.specifier

@@ -261,3 +261,19 @@ def test_off_topic_question_is_declined_with_the_closest_papers(page: Any) -> No
     assert "The reading list does not cover this." in reply.inner_text()
     assert page.locator("#pqa-chat .pqa-closest li a").count() >= 1  # closest papers, linked
     _shoot(page, "declined")
+
+
+def test_user_bubble_shows_the_typed_text_escaped(page: Any) -> None:
+    typed = (
+        '<b>bold</b> What is **LoRA**? <img src=x onerror="window.__pqaPwned=1">'
+        "<script>window.__pqaPwned=2</script> `max_seq_len` [link](https://evil.example)"
+    )
+    _ask(page, typed)
+    _wait_for_answer(page)
+    bubble = page.locator("#pqa-chat .user-row").first
+    assert bubble.inner_text().strip() == typed  # the literal text, tags and marks and all
+    assert bubble.locator("b, strong, em, img, script, code").count() == 0  # none became markup
+    links = bubble.locator("a")  # a typed URL may be clickable, but only as itself
+    assert [links.nth(i).inner_text() for i in range(links.count())] in ([], ["https://evil.example"])
+    assert page.evaluate("() => window.__pqaPwned") is None
+    _shoot(page, "user_text")

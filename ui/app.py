@@ -24,12 +24,16 @@ from urllib.parse import quote as url_quote
 from urllib.parse import urlsplit
 
 import gradio as gr
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse
 
+from paperqa.answer import DECLINE
 from paperqa.records import Answer, Citation, Correction, Paper, SummaryEntry
 
 if TYPE_CHECKING:
     import fastapi
     import uvicorn
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
     from paperqa.library import Library
 
@@ -39,6 +43,8 @@ MAX_QUESTION_CHARS = 2000
 ENGINES = ("extractive", "llama", "openai")
 MAX_K = 20
 PDF_ROUTE = "/paperqa/pdf"  # + /<paper_id>; serves only PDFs the manifest lists under corpus/pdfs
+MAX_FILE_SIZE = 100 * 1024  # bytes; the app takes no files, this bounds what a same-origin client posts
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ASK_CONCURRENCY = 1  # one answer at a time: a local LLM is neither thread-safe nor fast on a CPU
 QUEUE_SIZE = 64  # beyond this, gradio tells the user the queue is full instead of piling up
 EXAMPLES = (
@@ -51,6 +57,12 @@ EXAMPLES = (
 )
 DECLINED_EN = "The reading list does not cover this."
 DECLINED_ZH = "阅读清单没有涉及这个问题。"
+# The sentences the pipeline declines with; the head above already says them, so they are not repeated.
+_STOCK_DECLINES = frozenset({DECLINED_EN, DECLINED_ZH, *DECLINE.values()})
+# What starts a tag or an entity, and the markdown marks that act anywhere in a line. An
+# underscore inside a word (max_seq_len) is not emphasis and stays as typed.
+_HTML_START = re.compile(r"<|&(?=#?[A-Za-z0-9]+;)")
+_MD_INLINE = re.compile(r"[\\`*\[\]~|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _PAPER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # Chinese needs a CJK font in the stack, or the browser falls back to boxes on some systems.
 FONT_STACK = (
@@ -95,6 +107,28 @@ def esc_block(text: str) -> str:
     """Escaped multi-line text as one line of HTML (a blank line would end markdown's HTML block)."""
     lines = [esc(line.strip()) for line in str(text).strip().splitlines()]
     return "<br>".join(line for line in lines if line)
+
+
+def user_text_markdown(text: str) -> str:
+    """The user's question as they typed it: tags and markdown they type are shown, never applied.
+
+    The chat renders markdown, then sanitized HTML, so what would act is escaped (`<` and an
+    entity's `&` as entities, markdown marks with a backslash) and nothing else: a plain question
+    stays as typed, which is what the bubble's copy button and screen-reader label give back.
+    """
+    lines = []
+    for line in str(text).splitlines():
+        line = line.strip()  # leading blanks would make a code block
+        line = _HTML_START.sub(lambda m: "&lt;" if m.group() == "<" else "&amp;", line)
+        line = _MD_INLINE.sub(r"\\\g<0>", line)
+        if line.startswith(">"):
+            line = "&gt;" + line[1:]  # a quote block
+        elif line[:1] in ("#", "+", "-", "="):
+            line = "\\" + line  # a heading, a list item, a rule or a setext underline
+        elif numbered := re.match(r"\d{1,9}(?=[.)])", line):
+            line = f"{numbered.group()}\\{line[numbered.end() :]}"  # an ordered list item
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def esc_markdown_text(text: str) -> str:
@@ -240,7 +274,7 @@ def declined_html(answer: Answer, find: Callable[[str], Paper | None]) -> str:
     if answer.language == "zh":
         lines.append(f" {esc(DECLINED_ZH)}")
     lines.append("</div>")
-    if said and "does not cover" not in said.lower() and "没有涉及" not in said:
+    if said and said not in _STOCK_DECLINES:  # the engine's own words, unless it is the stock line
         lines.append(f'<div class="pqa-declined-text">{esc_block(said)}</div>')
     closest = [find(pid) or pid for pid in answer.closest]
     if closest:
@@ -318,7 +352,7 @@ def respond(
         yield history, gr.skip(), notice_html(problem)
         return
     question = (message or "").strip()
-    history.append(_message("user", question))
+    history.append(_message("user", user_text_markdown(question)))
     history.append(_message("assistant", "_Searching the reading list…_"))
     yield list(history), "", ""
     text = ""
@@ -670,13 +704,62 @@ def local_pdf_file(lib: Any, paper_id: str) -> Path | None:
     return resolved
 
 
+def same_origin(headers: Headers) -> bool:
+    """Whether a browser sent this request from the page this server serves.
+
+    Browsers name the requesting page in `Origin` (and say `Sec-Fetch-Site`); a client that sends
+    neither (curl, gradio_client) is not a browser acting for some other site.
+    """
+    if headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
+        return False
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    host = headers.get("host", "").lower()
+    return parts.scheme in ("http", "https") and bool(host) and parts.netloc.lower() == host
+
+
+class SameOriginWrites:
+    """ASGI middleware: only this server's own page may POST (upload, join the queue, ...).
+
+    Any web page can make its visitor's browser POST a form to 127.0.0.1 without a CORS preflight,
+    and Gradio would act on it (store the upload, run a question); CORS only hides the reply.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cross_site_write = (
+            scope["type"] == "http"
+            and scope["method"] not in SAFE_METHODS
+            and not same_origin(Headers(scope=scope))
+        )
+        if cross_site_write:
+            refuse = PlainTextResponse(
+                "paperqa: requests from another site may not change anything here", status_code=403
+            )
+            await refuse(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_server_app(lib: Library, blocks: gr.Blocks | None = None) -> fastapi.FastAPI:
-    """FastAPI app: the chat at /, the corpus PDFs at PDF_ROUTE, nothing else from disk."""
+    """FastAPI app: the chat at /, the corpus PDFs at PDF_ROUTE, nothing else from disk.
+
+    Cross-origin: writes are refused (SameOriginWrites) and no origin is granted CORS reads. With
+    our own CORSMiddleware on the parent app, Gradio leaves out its own, which would otherwise echo
+    any Origin with credentials whenever the Host is not localhost (e.g. served on the LAN).
+    """
     from fastapi import FastAPI
-    from fastapi.responses import FileResponse, PlainTextResponse, Response
+    from fastapi.middleware.cors import CORSMiddleware
+    from fastapi.responses import FileResponse, Response
 
     settings = lib.settings
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(CORSMiddleware, allow_origins=[])
+    app.add_middleware(SameOriginWrites)
 
     @app.get(PDF_ROUTE + "/{paper_id}", include_in_schema=False)
     def pdf(paper_id: str) -> Response:
@@ -702,6 +785,9 @@ def create_server_app(lib: Library, blocks: gr.Blocks | None = None) -> fastapi.
         server_name=settings.host,
         server_port=settings.port,
         footer_links=["settings"],
+        run_history=False,  # nothing to review: it only stores questions (and offers an HF bucket)
+        enable_monitoring=False,  # None would serve queue analytics at /monitoring/summary
+        max_file_size=MAX_FILE_SIZE,
         allowed_paths=[],
         blocked_paths=[str(Path(settings.home).resolve())],
         show_error=True,

@@ -49,6 +49,7 @@ _DEFINITION_Q_RE = re.compile(r"^\s*(what is|what are|what's|什么是)|是什�
 _DEFINITION_S_RE = re.compile(r"\b(is an?|are|we (present|propose|introduce))\b", re.IGNORECASE)
 _LIST_ITEM_RE = re.compile(r"^\s*\d{1,2}\s*[.、)]")
 SENTENCE_PARAMS_FILE = Path(__file__).with_name("sentence_params.json")
+_CJK_CHARS_RE = re.compile(r"[\u4e00-\u9fff]")
 _NOISE_ZH = ("解读之一", "翻译之一", "代码地址")
 
 
@@ -259,7 +260,12 @@ def _quotable(text: str, kind: str) -> bool:
     flat = collapse_ws(text)
     if re.search(r"[\u4e00-\u9fff]", flat):
         fragment = flat[0] in "，,、；;：:。）)”"  # cut after a quoted question mark
-        return len(flat) >= 12 and not fragment and not any(n in flat for n in _NOISE_ZH)
+        # a link label ("……的解读之一") says nothing; a line that goes on to say something does
+        said = flat
+        for n in _NOISE_ZH:
+            said = said.replace(n, "")
+        noisy = said != flat and len(_CJK_CHARS_RE.findall(said)) < 20
+        return len(flat) >= 12 and not fragment and not noisy
     low = flat.lower()
     if not 40 <= len(flat) <= 450 or "http" in low or "@" in low or any(n in low for n in _NOT_PROSE):
         return False
@@ -296,6 +302,7 @@ def sentence_feature_names() -> tuple[str, ...]:
     return (
         "bm25",
         "coverage",
+        "coverage_topic",
         "named_miss",
         "title_cov",
         "source_rank",
@@ -377,6 +384,8 @@ def sentence_features(
         tfs.append(tf)
     df = {t.token: sum(1 for x in tfs if x[t.token]) for t in terms}
     named = [t for t in terms if t.named]
+    topic = [t for t in terms if not t.named]
+    topic_w = sum(t.weight for t in topic) or 1.0
     on_topic = [any(tf[t.token] for t in named) for tf in tfs]
     definition_q = bool(_DEFINITION_Q_RE.search(question))
     number_q = bool(_NUMBER_Q_RE.search(question))
@@ -399,6 +408,8 @@ def sentence_features(
         values = {
             "bm25": bm25,
             "coverage": sum(t.weight for t in terms if tf[t.token]) / total_w,
+            # what the question asks about the thing it names: its other words
+            "coverage_topic": sum(t.weight for t in topic if tf[t.token]) / topic_w,
             "named_miss": float(bool(named) and any(on_topic) and not hit),
             "title_cov": title_cov[id(c.source)],
             "source_rank": 1.0 / c.source.number,

@@ -57,6 +57,7 @@ _ABBREV = word_set(
     appx app alg ch dr mr ms inc st def thm lemma prop"""
 )
 _EN_BOUNDARY_RE = re.compile(r"[.!?][\"”’')\]]*(?=\s+[\"“'(\[A-Z0-9\u4e00-\u9fff])")
+_BULLET_RE = re.compile(r"(?:^|(?<=\s))[•●▪◦∙]\s*")
 _ZH_BOUNDARY_RE = re.compile(r"[。！？；]+[”’\"')）]*")
 
 
@@ -85,6 +86,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         cuts.update(m.start() for m in re.finditer(r"\n", text))
     for m in re.finditer(r"\n\s*\n", text):
         cuts.add(m.start())
+    for m in _BULLET_RE.finditer(text):  # a bulleted item is a sentence of its own, without its bullet
+        cuts.update((m.start(), m.end()))
     spans = []
     start = 0
     for cut in sorted(cuts) + [len(text)]:
