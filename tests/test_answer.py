@@ -7,6 +7,7 @@ import json
 import re
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -64,6 +65,12 @@ def ask(question: str, settings: Settings, passages=None, **kw) -> Answer:
         pdf_path=kw.pop("pdf_path", no_pdf),
         **kw,
     )
+
+
+def off_topic(passages):
+    """What retrieval returns for a question the papers do not address: the same passages, far
+    from it in meaning (the fitted decline model reads the cosine, not only the words)."""
+    return [replace(p, similarity=0.05, score=0.2) for p in passages]
 
 
 def markers(text: str) -> list[int]:
@@ -211,7 +218,7 @@ class ExplodingEngine:
 
 @pytest.mark.parametrize(("question", "lang"), [(CAKE_Q, "en"), (KIMI_Q, "zh")])
 def test_out_of_scope_questions_are_declined_with_closest_papers_and_no_engine_call(settings, question, lang):
-    ans = ask(question, settings, engine=ExplodingEngine())
+    ans = ask(question, settings, passages=off_topic(qlora_passages()), engine=ExplodingEngine())
     assert ans.declined and ans.language == lang
     assert ans.answer == DECLINE[lang]
     assert ans.citations == ()
@@ -431,7 +438,12 @@ def test_llm_refusal_despite_confident_retrieval_is_followed_by_the_passages(set
 
 def test_llm_is_not_called_and_answer_declines_when_retrieval_is_not_confident(settings):
     llm = ScriptedLLM(settings, ["QLoRA saves memory [1]."])
-    ans = ask("What is the best recipe for chocolate cake?", settings, engine=llm)
+    ans = ask(
+        "What is the best recipe for chocolate cake?",
+        settings,
+        passages=off_topic(qlora_passages()),
+        engine=llm,
+    )
     assert ans.declined and ans.citations == () and llm.seen == []
 
 

@@ -172,7 +172,8 @@ def chunk(paper: Paper, page: int, start: str, end: str, rank: int, section: str
         title=paper.title,
         kind="paper",
         text=" ".join(text[a:b].split("\n")),
-        score=1.0 / (60 + rank),
+        score=round(0.95 - 0.05 * rank, 3),  # as the fitted ranker scores a relevant passage
+        similarity=round(0.5 - 0.02 * rank, 3),  # cosine with an on-topic question
         page_start=page,
         page_end=page,
         section=section,
@@ -188,7 +189,8 @@ def summary_passage(paper: Paper, rank: int) -> Passage:
         title=paper.title,
         kind="summary",
         text=paper.summaries[0].text,
-        score=1.0 / (60 + rank),
+        score=round(0.95 - 0.05 * rank, 3),
+        similarity=round(0.5 - 0.02 * rank, 3),
         summary_index=0,
         dense_rank=rank,
         bm25_rank=rank,

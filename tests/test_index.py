@@ -1,4 +1,8 @@
-"""The on-disk index: build, incremental rebuild, atomic swap, mismatch errors, filters."""
+"""The index: build, incremental rebuild, atomic swap, mismatch errors, filters.
+
+Every behaviour test runs against both backends (the `settings` fixture): FAISS + bm25s files,
+and Milvus (a real milvus-lite file, no server). FAISS-only file layout tests use `faiss_settings`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperqa import __version__
+from paperqa import __version__, index_milvus
 from paperqa import index as index_mod
 from paperqa.embedders import HashEmbedder, load_embedder
 from paperqa.index import (
@@ -106,9 +110,22 @@ class CountingEmbedder(HashEmbedder):
         return super().encode_passages(texts, batch_size, progress)
 
 
+BACKENDS = ["faiss", "milvus"]
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """One data root per test, on each backend ("milvus" = a milvus-lite file under index/)."""
+    return Settings(home=tmp_path, index=request.param)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def faiss_settings(tmp_path: Path) -> Settings:
     return Settings(home=tmp_path)
+
+
+def milvus_target(settings: Settings) -> index_milvus.MilvusTarget | None:
+    return index_milvus.parse_index_spec(settings.index, settings.index_dir)
 
 
 def build(chunks: list[Chunk], settings: Settings, embedder: HashEmbedder | None = None, **kw):
@@ -116,7 +133,19 @@ def build(chunks: list[Chunk], settings: Settings, embedder: HashEmbedder | None
 
 
 def generations(settings: Settings) -> list[str]:
+    """Generations present: directories (FAISS) or collections (Milvus)."""
+    target = milvus_target(settings)
+    if target is not None:
+        return index_milvus.generations(target)
     return sorted(p.name for p in settings.index_dir.glob("gen-*"))
+
+
+def current(settings: Settings) -> str | None:
+    """What is live: CURRENT's content (FAISS) or the collection the alias names (Milvus)."""
+    target = milvus_target(settings)
+    if target is not None:
+        return index_milvus.live_collection(target)
+    return (settings.index_dir / "CURRENT").read_text()
 
 
 def answers(ix, e: HashEmbedder) -> list:
@@ -131,15 +160,23 @@ def test_build_writes_manifest_and_opens(settings: Settings) -> None:
     chunks = make_chunks()
     stats = build(chunks, settings, batch_size=3)
     assert stats.chunks == 7 and stats.papers == 4 and stats.embedded == 7 and stats.reused == 0
-    assert stats.index_type == "IndexFlatIP"
-    assert (settings.index_dir / "CURRENT").read_text().strip() == stats.generation
+    assert stats.backend == settings.index
+    target = milvus_target(settings)
+    if target is None:
+        assert stats.index_type == "IndexFlatIP"
+        assert current(settings).strip() == stats.generation
+    else:
+        assert stats.index_type == "milvus-FLAT"
+        assert current(settings) == target.collection(stats.generation)
 
     ix = open_index(settings, "hash:64")
     m = ix.manifest
     assert m["embedder"] == "hash:64" and m["dim"] == 64
     assert m["chunker"] == META["chunker"] and m["catalog_hash"] == "cat123" and m["corpus_hash"] == "cor456"
     assert m["counts"] == {"chunks": 7, "papers": 4, "by_kind": {"paper": 5, "summary": 2}}
-    assert m["faiss"]["type"] == "IndexFlatIP" and m["paperqa_version"] == __version__
+    store = "faiss" if target is None else "milvus"
+    assert m[store]["type"] == ("IndexFlatIP" if target is None else "FLAT")
+    assert m["paperqa_version"] == __version__ and m["generation"] == ix.generation == stats.generation
     assert m["built_at"] and m["bm25"]["tokenizer"]
     assert read_manifest(settings) == m
     assert ix.chunks == chunks and ix.chunk(5) == chunks[5] and len(ix) == 7
@@ -208,7 +245,7 @@ def test_incremental_rebuild_embeds_only_new_and_changed(settings: Settings) -> 
     assert stats.embedded == 2 and stats.from_index == 6 and stats.reused == 6
     ix = open_index(settings)
     fresh = HashEmbedder(64).encode_passages([c.text for c in ix.chunks])
-    assert np.allclose(ix._vectors, fresh, atol=1e-6)  # reused vectors are the right ones
+    assert np.allclose(ix.vectors, fresh, atol=1e-6)  # reused vectors are the right ones
 
     # full: ignores the index but the cache (model + content) still serves every vector
     e = CountingEmbedder()
@@ -224,7 +261,7 @@ def test_incremental_rebuild_embeds_only_new_and_changed(settings: Settings) -> 
     stats = build(chunks, settings, e)
     assert e.seen == [] and stats.from_index == 7
     ix = open_index(settings)
-    assert np.allclose(ix._vectors, HashEmbedder(64).encode_passages([c.text for c in chunks]), atol=1e-6)
+    assert np.allclose(ix.vectors, HashEmbedder(64).encode_passages([c.text for c in chunks]), atol=1e-6)
 
 
 def test_duplicate_texts_are_embedded_once(settings: Settings) -> None:
@@ -250,7 +287,7 @@ def test_failed_embedding_keeps_old_index_and_leaves_nothing(
     chunks = make_chunks()
     build(chunks, settings)
     before_gens = generations(settings)
-    current = (settings.index_dir / "CURRENT").read_text()
+    live = current(settings)
     expected = answers(open_index(settings), HashEmbedder(64))
 
     new = [dataclasses.replace(c, text=c.text + f" v2 {i}") for i, c in enumerate(chunks)]
@@ -258,7 +295,7 @@ def test_failed_embedding_keeps_old_index_and_leaves_nothing(
     with pytest.raises(exc):
         build(new, settings, failing, batch_size=2)
     assert generations(settings) == before_gens
-    assert (settings.index_dir / "CURRENT").read_text() == current
+    assert current(settings) == live
     assert answers(open_index(settings, "hash:64"), HashEmbedder(64)) == expected
     # what was embedded before the failure is cached: the next build resumes
     e = CountingEmbedder()
@@ -266,22 +303,31 @@ def test_failed_embedding_keeps_old_index_and_leaves_nothing(
     assert len(e.seen) == 7 - len(failing.seen) and len(failing.seen) == 2
 
 
-@pytest.mark.parametrize("step", ["_write_bm25", "_write_current"])
+# the step that writes the data, and the swap, on each backend
+STEPS = {
+    "faiss": (index_mod, ["_write_bm25", "_write_current"]),
+    "milvus": (index_milvus, ["_insert_rows", "_switch_alias"]),
+}
+
+
+@pytest.mark.parametrize("step", [0, 1], ids=["data", "swap"])
 def test_failure_while_writing_removes_partial_generation(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, step: str
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, step: int
 ) -> None:
     chunks = make_chunks()
     build(chunks, settings)
     before_gens = generations(settings)
+    live = current(settings)
     expected = answers(open_index(settings), HashEmbedder(64))
 
     def boom(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(index_mod, step, boom)
+    module, names = STEPS[settings.index]
+    monkeypatch.setattr(module, names[step], boom)
     with pytest.raises(KeyboardInterrupt):
         build(chunks[:3], settings)
-    assert generations(settings) == before_gens
+    assert generations(settings) == before_gens and current(settings) == live
     assert answers(open_index(settings), HashEmbedder(64)) == expected
     assert not list(settings.index_dir.glob(".CURRENT*"))
 
@@ -294,12 +340,17 @@ def test_opened_index_keeps_answering_after_swaps(settings: Settings) -> None:
     expected = answers(old, e)
 
     build(chunks[:2], settings)
+    assert answers(old, e) == expected  # the swap does not change what an opened index answers
     build(chunks[:3], settings)
     build(chunks[:4], settings)
     assert len(generations(settings)) == 2  # the live one and the one before it
-    assert not old.path.exists()  # pruned on disk...
-    assert answers(old, e) == expected  # ...but the opened index still answers
     assert len(old.chunks) == 7 and len(open_index(settings).chunks) == 4
+    if milvus_target(settings) is None:
+        assert not old.path.exists()  # pruned on disk...
+        assert answers(old, e) == expected  # ...but the opened index still answers (all in memory)
+    else:  # the collection was dropped: a clear error that says how to pick up the new one
+        with pytest.raises(index_milvus.IndexGoneError, match="Reopen"):
+            answers(old, e)
 
 
 def test_mismatched_embedder_or_dimension_is_an_error(settings: Settings) -> None:
@@ -329,6 +380,9 @@ def test_missing_index_is_a_clear_error(settings: Settings) -> None:
     with pytest.raises(IndexMissingError, match="paperqa index"):
         open_index(settings, "hash:64")
     assert read_manifest(settings) is None
+    if milvus_target(settings) is not None:
+        assert not (settings.index_dir / "milvus.db").exists()  # looking does not create it
+        return
     settings.index_dir.mkdir(parents=True)
     (settings.index_dir / "CURRENT").write_text("gen-gone\n")
     with pytest.raises(IndexMissingError, match="--full"):
@@ -346,9 +400,11 @@ def test_bad_input_is_refused(settings: Settings) -> None:
 def test_hnsw_past_threshold(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index_mod, "HNSW_THRESHOLD", 3)
     stats = build(make_chunks(), settings)
-    assert stats.index_type == "IndexHNSWFlat"
     ix, e = open_index(settings), HashEmbedder(64)
-    assert ix.manifest["faiss"]["type"] == "IndexHNSWFlat"
+    if milvus_target(settings) is None:
+        assert stats.index_type == "IndexHNSWFlat" and ix.manifest["faiss"]["type"] == "IndexHNSWFlat"
+    else:
+        assert stats.index_type == "milvus-HNSW" and ix.manifest["milvus"]["type"] == "HNSW"
     q = e.encode_query("frozen 4-bit quantized language model with low rank adapters")
     assert ix.chunk(ix.search_dense(q, 3)[0][0]).chunk_id == "2305.14314:paper:1:0"
     monkeypatch.setattr(index_mod, "EXACT_SUBSET_MAX", 0)  # force faiss's ID selector path
@@ -367,8 +423,8 @@ def test_concurrent_build_is_refused(settings: Settings) -> None:
             build(make_chunks(), settings)
 
 
-def test_chunks_file_is_plain_json_lines(settings: Settings) -> None:
-    stats = build(make_chunks(), settings)
+def test_chunks_file_is_plain_json_lines(faiss_settings: Settings) -> None:
+    stats = build(make_chunks(), faiss_settings)
     lines = (stats.path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[5])["text"].startswith("Transformer：")  # readable, not \u-escaped
     assert "所有" in lines[5]

@@ -1,6 +1,7 @@
 """The llama.cpp engine with the tiny SmolLM2 GGUF (nonsense answers; the code path is what is
 tested): streamed deltas, citations only to given passages, the answer language, the model loaded
-once per engine.
+once per engine, the fixed prompt prefix evaluated at load and reused, a repeated question restored
+from the prompt cache with the same answer. Without a model: what the prompt holds and in what order.
 
 llama.cpp runs in a child interpreter, never in the pytest process: a native crash (SIGILL from a
 build for another CPU, SIGSEGV, an abort) then fails this one test with a message that says what
@@ -16,15 +17,26 @@ import resource
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from paperqa.answer.citations import make_sources
+from paperqa.answer.prompt import PASSAGES_LEAD, SYSTEM, LLMEngine, PromptParams, keep_ranked
+from paperqa.answer.text import estimate_tokens
+from paperqa.settings import Settings
+from test_answer_data import LORA, catalog, chunk, page_text, qlora_passages
 from test_llm_openai import smollm2_gguf
 
 TESTS_DIR = Path(__file__).resolve().parent
-QUESTIONS = ["How does QLoRA save memory?", "QLoRA是如何节省显存的？", "What is NF4?"]
+QUESTIONS = [
+    "How does QLoRA save memory?",
+    "QLoRA是如何节省显存的？",
+    "What is NF4?",
+    "How does QLoRA save memory?",
+]
 REBUILD = "rebuild with CMAKE_ARGS=-DGGML_NATIVE=OFF (make llm)"
 
 # Runs in the child: answers every question with one LlamaEngine, counts model loads, and
@@ -40,17 +52,22 @@ import llama_cpp
 
 from paperqa.answer import answer_stream
 from paperqa.answer.llama import LlamaEngine
+from paperqa.answer.prompt import SYSTEM
 from paperqa.records import Answer
 from paperqa.settings import Settings
 from test_answer_data import catalog, no_pdf, page_text, qlora_passages
 
-loads = []
+loads, restores = [], []
 
 
 class CountingLlama(llama_cpp.Llama):
     def __init__(self, *a, **kw):
         loads.append(1)
         super().__init__(*a, **kw)
+
+    def load_state(self, state):
+        restores.append(int(state.n_tokens))
+        super().load_state(state)
 
 
 llama_cpp.Llama = CountingLlama  # LlamaEngine imports it on first use
@@ -59,6 +76,9 @@ settings = Settings.load(env={}, home=args["home"]).with_(
     engine="llama", llm_model=args["model"], llm_ctx=2048, llm_threads=1, max_tokens=48
 )
 engine = LlamaEngine(settings)
+llm = engine.load()
+warmed = [int(t) for t in llm.input_ids[: llm.n_tokens]]  # what load evaluated: the fixed prefix
+system_tokens = llm.tokenize(SYSTEM.encode(), add_bos=False)
 runs, first = [], None
 for question in args["questions"]:
     items = list(
@@ -84,9 +104,16 @@ for question in args["questions"]:
             "language": final.language,
             "deltas": [i for i in items if isinstance(i, str)],
             "citations": [[c.paper_id, c.pages[0] if c.pages else None] for c in final.citations],
+            "restores": list(restores),
         }
     )
+states = list(llm.cache.cache_state.values())
 result = {
+    "warmed": warmed,
+    "system_tokens": system_tokens,
+    "cache_rows": [len(s.scores) for s in states],
+    "cache_size": llm.cache.cache_size,
+    "cache_capacity": llm.cache.capacity_bytes,
     "runs": runs,
     "loads": len(loads),
     "same_model": engine.load() is first,
@@ -167,6 +194,79 @@ def test_llama_engine_streams_cites_given_passages_and_loads_once(tmp_path: Path
         assert run["language"] == ("zh" if "节省" in q else "en"), q
     assert result["loads"] == 1, "the model was loaded more than once for one engine"
     assert result["same_model"] and result["load_ms"] is not None
+
+    # the fixed instructions were evaluated at load, so each question reads only what varies
+    warmed, system = result["warmed"], result["system_tokens"]
+    assert len(warmed) > len(system) and _holds(warmed, system), "load did not evaluate the fixed prefix"
+    # the repeated question restored its prompt from the cache, and answered the same
+    first, again = result["runs"][0], result["runs"][-1]
+    assert again["question"] == first["question"]
+    assert again["restores"][len(result["runs"][-2]["restores"]) :], "the repeat was not restored"
+    assert again["answer"] == first["answer"]
+    # the cached states carry one row of logits, not the ~n_batch x vocabulary buffer
+    assert result["cache_rows"] and set(result["cache_rows"]) == {1}
+    assert result["cache_size"] <= result["cache_capacity"]
+
+
+def _holds(tokens: list[int], part: list[int]) -> bool:
+    """Is `part` a contiguous run in `tokens`?"""
+    return any(tokens[i : i + len(part)] == part for i in range(len(tokens) - len(part) + 1))
+
+
+# --- the prompt, without a model ---------------------------------------------------------------
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings.load(env={}, home=tmp_path)
+
+
+def test_every_prompt_opens_with_the_same_fixed_instructions(tmp_path: Path):
+    """The KV state of the fixed part is reused only if its bytes are the same for every question."""
+    engine = LLMEngine(_settings(tmp_path))
+    ps = qlora_passages()
+    prompts = []
+    for q, lang, given in [
+        ("How does QLoRA save memory?", "en", ps[:2]),
+        ("QLoRA是如何节省显存的？", "zh", ps[1:]),
+        ("What is LoRA?", "en", ps[3:]),
+    ]:
+        msgs = engine.messages(q, lang, make_sources(given, catalog(), page_text))
+        assert msgs[0] == {"role": "system", "content": SYSTEM}
+        assert msgs[1]["content"].startswith(PASSAGES_LEAD + "[1] ")
+        assert msgs[1]["content"].rstrip().splitlines()[-2].endswith(q)  # what varies most comes last
+        prompts.append(msgs)
+    assert "中文" in prompts[1][1]["content"] and "English" in prompts[0][1]["content"]
+    # issue 9: the answer first, in the question's language, from the passages, citing [n]
+    for words in ("directly", "language of the question", "[1]", "passages"):
+        assert words in SYSTEM
+
+
+def test_the_model_reads_only_the_passages_the_ranking_keeps(tmp_path: Path):
+    ps = qlora_passages()  # scores 0.9, 0.85, 0.8, 0.75
+    weak = replace(chunk(LORA, 4, "4.1 LOW-RANK", "contain trainable\nparameters.", 5), score=0.2)
+    refs = replace(ps[1], zone="references", score=0.99)
+    params = PromptParams(max_passages=3, passage_tokens=10_000, relative_score=0.3)
+    engine = LLMEngine(_settings(tmp_path), params)
+    chosen = engine.select("How does QLoRA save memory?", "en", [refs, *ps, weak], catalog())
+    assert chosen == ps[:3]  # references out, at most max_passages, in rank order
+    assert keep_ranked([*ps, weak], 0.3) == ps  # 0.2 < 0.3 x 0.9: left out
+    assert keep_ranked([*ps, weak], 0.0) == [*ps, weak]
+    # the budget in tokens: one passage fits, the first is always kept
+    one = LLMEngine(_settings(tmp_path), replace(params, passage_tokens=1)).select("q", "en", ps, catalog())
+    assert one == ps[:1]
+
+
+def test_the_passages_stay_within_the_token_budget(tmp_path: Path):
+    engine = LLMEngine(_settings(tmp_path))
+    q = "How does QLoRA save memory?"
+    chosen = engine.select(q, "en", qlora_passages(), catalog())
+    msgs = engine.messages(q, "en", make_sources(chosen, catalog(), page_text))
+    fixed = estimate_tokens(SYSTEM + PASSAGES_LEAD)
+    varying = estimate_tokens(msgs[1]["content"]) - estimate_tokens(PASSAGES_LEAD)
+    assert 1 <= len(chosen) <= engine.params.max_passages
+    assert varying <= engine.params.passage_tokens + estimate_tokens(q) + 40
+    assert estimate_tokens(msgs[0]["content"] + msgs[1]["content"]) < engine.prompt_budget
+    assert fixed > 100  # the instructions are the fixed part, paid once
 
 
 @pytest.mark.parametrize(

@@ -346,6 +346,7 @@ class _Meta:
     title: str
     abstract: str
     latest_version: int
+    authors: tuple[str, ...] = ()
 
 
 def _fetch_metadata(ids: list[str], fetcher: _Fetcher, settings: Settings) -> dict[str, _Meta | str]:
@@ -377,7 +378,8 @@ def _fetch_metadata(ids: list[str], fetcher: _Fetcher, settings: Settings) -> di
         for r in results:
             m = re.fullmatch(r"(.+?)v(\d+)", r.get_short_id())
             bare, version = (m.group(1), int(m.group(2))) if m else (r.get_short_id(), 0)
-            out[bare] = _Meta(" ".join(r.title.split()), " ".join(r.summary.split()), version)
+            names = tuple(" ".join(a.name.split()) for a in r.authors)
+            out[bare] = _Meta(" ".join(r.title.split()), " ".join(r.summary.split()), version, names)
         for i in batch:
             out.setdefault(i, f"arXiv has no record of {i}; check the id in papers.toml")
     return out
@@ -617,6 +619,7 @@ def _fetch_one(job: _Job, meta: _Meta | str | None, fetcher: _Fetcher, settings:
                 title_match=True,
                 title_score=round(identity.title_score, 3),
                 abstract=meta.abstract if meta is not None else "",
+                authors=meta.authors if meta is not None else (),
             )
             commit_pdf(settings, tmp, dest, entry, replaces=job.old)
             fetcher.changed = True

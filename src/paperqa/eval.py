@@ -267,3 +267,148 @@ def run_eval(
             row["first_token_ms"] = a.timings.get("first_token_ms")
         rows.append(row)
     return {"results": rows, "summary": _summary(rows)}
+
+
+# --- conversations -------------------------------------------------------------------------
+#
+# Conversation file: JSON lines, `{"id", "lang", "turns": [{"q"}, {"q", "expect", "pages",
+# "nuggets", "standalone"}, ...]}`. A turn with `expect` is scored (usually a follow-up); its
+# `standalone` is the same question said in full, scored alone for comparison: a conversation
+# that is read well scores on its follow-ups what the standalone questions score.
+
+
+@dataclass(frozen=True)
+class DialogTurn:
+    q: str
+    scored: Question | None = None  # the turn as a question to score, when it has `expect`
+    standalone: str | None = None
+
+
+@dataclass(frozen=True)
+class Dialog:
+    id: str
+    lang: str
+    turns: tuple[DialogTurn, ...]
+
+
+_DIALOG_SHAPE = 'expected one JSON object a line: {"id", "lang", "turns": [{"q"}, {"q", "expect", ...}]}'
+
+
+def read_conversations(path: Path) -> list[Dialog]:
+    """Parse a JSON-lines conversation file; anything malformed raises QuestionFileError (file:line)."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise QuestionFileError(path, 0, f"cannot read the conversation file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise QuestionFileError(path, 1, f"not UTF-8 text; {_DIALOG_SHAPE}") from exc
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise QuestionFileError(path, n, f"not valid JSON; {_DIALOG_SHAPE}") from exc
+        turns = row.get("turns") if isinstance(row, dict) else None
+        if not isinstance(turns, list) or not turns or "id" not in row:
+            raise QuestionFileError(path, n, f"no 'id' or no 'turns' list; {_DIALOG_SHAPE}")
+        cid, lang = str(row["id"]), str(row.get("lang", "en"))
+        parsed = []
+        for i, t in enumerate(turns):
+            if not isinstance(t, dict) or not str(t.get("q", "")).strip():
+                raise QuestionFileError(path, n, f"turn {i + 1} has no question 'q'; {_DIALOG_SHAPE}")
+            scored = None
+            if t.get("expect"):
+                expect = t["expect"]
+                if not isinstance(expect, list) or not all(isinstance(e, str) for e in expect):
+                    raise QuestionFileError(path, n, f"turn {i + 1}: 'expect' must be a list of paper ids")
+                try:
+                    pages = {str(k): tuple(int(x) for x in v) for k, v in (t.get("pages") or {}).items()}
+                    nuggets = tuple(tuple(str(f) for f in forms) for forms in t.get("nuggets") or ())
+                except (AttributeError, TypeError, ValueError) as exc:
+                    raise QuestionFileError(
+                        path, n, f"turn {i + 1}: 'pages' must map ids to pages; 'nuggets' lists of strings"
+                    ) from exc
+                scored = Question(
+                    f"{cid}/{i + 1}", str(t["q"]), lang, tuple(expect), pages=pages, nuggets=nuggets
+                )
+            standalone = str(t["standalone"]) if t.get("standalone") else None
+            parsed.append(DialogTurn(str(t["q"]), scored, standalone))
+        out.append(Dialog(cid, lang, tuple(parsed)))
+    if not out:
+        raise QuestionFileError(path, 1, f"no conversations in the file; {_DIALOG_SHAPE}")
+    return out
+
+
+def _score(q: Question, a: Answer) -> dict[str, Any]:
+    cited = list(dict.fromkeys(c.paper_id for c in a.citations))
+    return {
+        "cited": cited,
+        "hit": bool(cited) and cited[0] in q.expect,
+        "declined": a.declined,
+        "nuggets_stated": nuggets_stated(a.answer, q.nuggets) if q.nuggets else [],
+        "page_hit": _page_hit(q, a),
+        "answer": a.answer,
+    }
+
+
+def _dialog_block(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Cited hit@1 and nugget recall of the follow-up turns, and of the same questions standalone."""
+    out: dict[str, Any] = {"n": len(rows)}
+    for side in ("follow_up", "standalone"):
+        sel = [r[side] for r in rows if side in r]
+        if not sel:
+            continue
+        stated = [s for r in sel for s in r["nuggets_stated"]]
+        out[side] = {
+            "n": len(sel),
+            "cited_hit@1": _share(sum(1 for r in sel if r["hit"]), len(sel)),
+            "nugget_recall": _share(sum(stated), len(stated)),
+            "declined": _share(sum(1 for r in sel if r["declined"]), len(sel)),
+        }
+    if "follow_up" in out and "standalone" in out:
+        f, s = out["follow_up"], out["standalone"]
+        out["delta"] = {
+            k: round((f[k] or 0) - (s[k] or 0), 3)
+            for k in ("cited_hit@1", "nugget_recall")
+            if s.get(k) is not None
+        }
+    return out
+
+
+def run_conversations(
+    dialogs: list[Dialog],
+    ask: Callable[[str, list[Any]], Answer],
+    standalone: bool = True,
+) -> dict[str, Any]:
+    """Ask each conversation's turns in order with the turns before them (`ask(question, history)`,
+    history a list of (question, Answer)); score the turns with `expect`, and (with `standalone`)
+    the same questions asked alone. Summary overall, per language and per split (`paper_split` of
+    the scored turn's first expected paper)."""
+    rows: list[dict[str, Any]] = []
+    for d in dialogs:
+        history: list[Any] = []
+        for t in d.turns:
+            a = ask(t.q, history)
+            history.append((t.q, a))
+            if t.scored is None:
+                continue
+            row: dict[str, Any] = {
+                "id": t.scored.id,
+                "lang": d.lang,
+                "split": paper_split(t.scored.expect[0]),
+                "q": t.q,
+                "expect": list(t.scored.expect),
+                "follow_up": _score(t.scored, a),
+            }
+            if standalone and t.standalone:
+                row["standalone_q"] = t.standalone
+                row["standalone"] = _score(t.scored, ask(t.standalone, []))
+            rows.append(row)
+    langs = sorted({r["lang"] for r in rows})
+    splits = sorted({r["split"] for r in rows})
+    summary: dict[str, Any] = {"overall": _dialog_block(rows)}
+    summary.update({lang: _dialog_block([r for r in rows if r["lang"] == lang]) for lang in langs})
+    summary.update({half: _dialog_block([r for r in rows if r["split"] == half]) for half in splits})
+    return {"results": rows, "summary": summary}

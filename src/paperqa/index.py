@@ -19,6 +19,12 @@ Rebuilds: vectors come from the previous generation (same embedder, same text) a
 cache, so only new or changed chunks are embedded. `full=True` ignores the previous
 generation but still uses the cache (keyed by model and content, so never stale);
 `clear_cache=True` also forgets this embedder's cached vectors and re-embeds everything.
+
+Backends: this module is the embedded default (FAISS + bm25s, files under `index_dir`).
+`settings.index` (PAPERQA_INDEX) = "milvus", "milvus-lite:/path/file.db" or
+"milvus://host:19530" stores the same chunks, vectors and keyword index in Milvus instead
+(`index_milvus.py`: one collection per generation, an alias switched at the end). Both open as
+an `IndexBackend`; `open_index`, `build_index` and `read_manifest` pick the backend.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -46,6 +52,9 @@ from .errors import PaperqaError
 from .keywords import TOKENIZER_VERSION, tokenize
 from .records import Chunk
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 INDEX_FORMAT = 1
 CURRENT_FILE = "CURRENT"
@@ -81,6 +90,49 @@ class IndexBusyError(PaperIndexError):
     """Another build holds the lock."""
 
 
+@runtime_checkable
+class IndexBackend(Protocol):
+    """What the Library needs from an opened index, whichever store holds it.
+
+    Rows are positions in `chunks`; every search returns (row, score) best first, score desc and
+    row asc on ties, so both backends give the same answers for the same data.
+    """
+
+    chunks: list[Chunk]
+    manifest: dict[str, Any]
+
+    def __len__(self) -> int: ...
+
+    @property
+    def vectors(self) -> np.ndarray: ...
+
+    @property
+    def generation(self) -> str: ...
+
+    @property
+    def embedder_name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def paper_ids(self) -> list[str]: ...
+
+    def chunk(self, i: int) -> Chunk: ...
+
+    def row_of(self, chunk_id: str) -> int | None: ...
+
+    def check_embedder(self, embedder: Embedder) -> None: ...
+
+    def search_dense(
+        self, qvec: np.ndarray, k: int, allowed: set[str] | None = None
+    ) -> list[tuple[int, float]]: ...
+
+    def search_bm25(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[int, float]]: ...
+
+    def has_term(self, token: str) -> bool: ...
+
+
 @dataclass(frozen=True)
 class BuildStats:
     """What a build did: how many vectors were computed vs reused, and where it went."""
@@ -96,6 +148,7 @@ class BuildStats:
     seconds: float
     index_type: str
     removed: tuple[str, ...] = ()  # generations pruned after the swap
+    backend: str = "faiss"  # faiss | milvus (then `path` is the milvus-lite file or the index dir)
 
 
 # --- helpers ------------------------------------------------------------------------
@@ -437,7 +490,7 @@ def _alias(name: str) -> str:
 
 
 def _mismatch(
-    path: Path, manifest: dict[str, Any], requested: str, requested_spec: str | None
+    path: Path | str, manifest: dict[str, Any], requested: str, requested_spec: str | None
 ) -> IndexMismatchError:
     name, dim = manifest.get("embedder", "?"), manifest.get("dim", "?")
     how = (
@@ -467,6 +520,11 @@ def _load_chunks(path: Path) -> list[Chunk]:
 
 def read_manifest(settings: Settings) -> dict[str, Any] | None:
     """The live generation's manifest, or None when there is no index (cheap: no arrays)."""
+    target = _milvus_target(settings)
+    if target is not None:
+        from .index_milvus import read_milvus_manifest
+
+        return read_milvus_manifest(target)
     gen = _read_current(settings.index_dir)
     if gen is None:
         return None
@@ -476,8 +534,20 @@ def read_manifest(settings: Settings) -> dict[str, Any] | None:
         return None
 
 
-def open_index(settings: Settings, embedder_name: str | None = None) -> Index:
+def _milvus_target(settings: Settings) -> Any:
+    """The Milvus target named by `settings.index`, or None for the FAISS default."""
+    from .index_milvus import parse_index_spec
+
+    return parse_index_spec(getattr(settings, "index", "faiss"), settings.index_dir)
+
+
+def open_index(settings: Settings, embedder_name: str | None = None) -> IndexBackend:
     """Open the live generation; check it was built with `embedder_name` (alias or full name)."""
+    target = _milvus_target(settings)
+    if target is not None:
+        from .index_milvus import open_milvus_index
+
+        return open_milvus_index(target, embedder_name)
     index_dir = settings.index_dir
     for attempt in range(3):  # a concurrent build may swap and prune between reads
         gen = _read_current(index_dir)
@@ -605,8 +675,6 @@ def _embed_missing(
 def _manifest(
     chunks: list[Chunk], embedder: Embedder, dense: Any, meta: dict[str, Any], gen: str, seconds: float
 ) -> dict[str, Any]:
-    known = ("chunker", "catalog_hash", "corpus_hash")
-    by_paper_kind = Counter(c.kind for c in chunks)
     info: dict[str, Any] = {
         "type": _faiss_type(dense),
         "metric": "inner_product",
@@ -614,6 +682,22 @@ def _manifest(
     }
     if hasattr(dense, "hnsw"):
         info.update(m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION, ef_search=HNSW_EF_SEARCH)
+    return _manifest_base(chunks, embedder, meta, gen, seconds, "faiss", info, "bm25s")
+
+
+def _manifest_base(
+    chunks: list[Chunk],
+    embedder: Embedder,
+    meta: dict[str, Any],
+    gen: str,
+    seconds: float,
+    store_key: str,
+    store_info: dict[str, Any],
+    bm25_library: str,
+) -> dict[str, Any]:
+    """The manifest both backends write; `store_key` ("faiss" / "milvus") holds the store's own details."""
+    known = ("chunker", "catalog_hash", "corpus_hash")
+    by_paper_kind = Counter(c.kind for c in chunks)
     return {
         "format": INDEX_FORMAT,
         "generation": gen,
@@ -628,8 +712,8 @@ def _manifest(
             "papers": len({c.paper_id for c in chunks}),
             "by_kind": dict(sorted(by_paper_kind.items())),
         },
-        "faiss": info,
-        "bm25": {"tokenizer": TOKENIZER_VERSION, "k1": _BM25_K1, "b": _BM25_B, "library": "bm25s"},
+        store_key: store_info,
+        "bm25": {"tokenizer": TOKENIZER_VERSION, "k1": _BM25_K1, "b": _BM25_B, "library": bm25_library},
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(seconds, 3),
         "paperqa_version": __version__,
@@ -673,6 +757,49 @@ def _prune(index_dir: Path, keep: set[str]) -> tuple[str, ...]:
     return tuple(removed)
 
 
+def _gather_vectors(
+    chunks: list[Chunk],
+    embedder: Embedder,
+    settings: Settings,
+    previous: Callable[[], dict[str, np.ndarray]] | None,
+    *,
+    clear_cache: bool,
+    progress: bool,
+    console: Any,
+    batch_size: int,
+) -> tuple[np.ndarray, int, int, int]:
+    """Unit vectors for `chunks`, reusing the previous generation's and the cache's before embedding.
+
+    `previous` (None when building in full) returns key -> vector of the live generation.
+    Returns (vectors, embedded now, from cache, from index). Shared by both backends, so an
+    incremental Milvus build embeds exactly what an incremental FAISS build would.
+    """
+    keys = [text_key(c.index_text) for c in chunks]
+    unique = dict(zip(keys, (c.index_text for c in chunks), strict=True))
+    have: dict[str, np.ndarray] = {}
+    from_index = from_cache = 0
+    if previous is not None:
+        prev = previous()
+        have = {k: prev[k] for k in unique if k in prev}
+        from_index = sum(k in have for k in keys)
+    cache = VectorCache(cache_path(settings))
+    try:
+        if clear_cache:
+            cache.clear(embedder.name)
+        missing = [k for k in unique if k not in have]
+        cached = cache.get_many(embedder.name, embedder.dim, missing)
+        from_cache = sum(k in cached and k not in have for k in keys)
+        have.update(cached)
+        if from_index:
+            cache.put_many(embedder.name, [(k, have[k]) for k in unique if k in have and k not in cached])
+        todo = {k: unique[k] for k in unique if k not in have}
+        if todo:
+            have.update(_embed_missing(todo, embedder, cache, progress, console, batch_size))
+    finally:
+        cache.close()
+    return normalise_rows(np.stack([have[k] for k in keys])), len(todo), from_cache, from_index
+
+
 def build_index(
     chunks: list[Chunk],
     embedder: Embedder,
@@ -691,36 +818,41 @@ def build_index(
     kept under manifest["meta"]. On any exception (KeyboardInterrupt too) the live index is
     untouched and the partial generation is removed; embedded vectors stay cached.
     """
+    target = _milvus_target(settings)
+    if target is not None:
+        from .index_milvus import build_milvus_index
+
+        return build_milvus_index(
+            chunks,
+            embedder,
+            settings,
+            target,
+            meta=meta,
+            full=full,
+            progress=progress,
+            console=console,
+            clear_cache=clear_cache,
+            batch_size=batch_size,
+        )
     t0 = time.perf_counter()
     _check_chunks(chunks)
     index_dir = settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
     with _build_lock(index_dir):
         old_gen = _read_current(index_dir)
-        keys = [text_key(c.index_text) for c in chunks]
-        unique = dict(zip(keys, (c.index_text for c in chunks), strict=True))
-        have: dict[str, np.ndarray] = {}
-        from_index = from_cache = 0
+        previous = None
         if not full and old_gen is not None:
-            previous = _vectors_from_generation(index_dir / old_gen, embedder)
-            have = {k: previous[k] for k in unique if k in previous}
-            from_index = sum(k in have for k in keys)
-        cache = VectorCache(cache_path(settings))
-        try:
-            if clear_cache:
-                cache.clear(embedder.name)
-            missing = [k for k in unique if k not in have]
-            cached = cache.get_many(embedder.name, embedder.dim, missing)
-            from_cache = sum(k in cached and k not in have for k in keys)
-            have.update(cached)
-            if from_index:
-                cache.put_many(embedder.name, [(k, have[k]) for k in unique if k in have and k not in cached])
-            todo = {k: unique[k] for k in unique if k not in have}
-            if todo:
-                have.update(_embed_missing(todo, embedder, cache, progress, console, batch_size))
-        finally:
-            cache.close()
-        vectors = normalise_rows(np.stack([have[k] for k in keys]))
+            previous = lambda: _vectors_from_generation(index_dir / old_gen, embedder)  # noqa: E731
+        vectors, embedded, from_cache, from_index = _gather_vectors(
+            chunks,
+            embedder,
+            settings,
+            previous,
+            clear_cache=clear_cache,
+            progress=progress,
+            console=console,
+            batch_size=batch_size,
+        )
 
         gen = _new_generation_name()
         gen_dir = index_dir / gen
@@ -737,7 +869,7 @@ def build_index(
         path=gen_dir,
         chunks=len(chunks),
         papers=len({c.paper_id for c in chunks}),
-        embedded=len(todo),
+        embedded=embedded,
         from_cache=from_cache,
         from_index=from_index,
         reused=from_cache + from_index,

@@ -6,10 +6,13 @@ first use, never at import time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from numbers import Integral
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .catalog import Catalog, load_catalog
 from .errors import UsageError
@@ -148,12 +151,17 @@ class Library:
             fused = diversify(fused, idx.chunks, params.per_paper)
         ranks_d = {row: i for i, row in enumerate(cand.dense, 1)}
         ranks_b = {row: i for i, row in enumerate(cand.bm25, 1)}
+        q = np.asarray(cand.qvec, dtype=np.float32).reshape(-1)
+        q = q / (float(np.linalg.norm(q)) or 1.0)
         out = []
         for row, score in fused[:k]:
             c = idx.chunks[row]
             p = self.catalog.find(c.paper_id)
+            sim = float(idx.vectors[row] @ q)
             out.append(
-                to_passage(c, p.title if p else c.paper_id, score, ranks_d.get(row, 0), ranks_b.get(row, 0))
+                to_passage(
+                    c, p.title if p else c.paper_id, score, ranks_d.get(row, 0), ranks_b.get(row, 0), sim
+                )
             )
         return out
 
@@ -225,16 +233,35 @@ class Library:
         return page_text(self.settings, paper_id, page)
 
     def ask(
-        self, question: str, engine: str | None = None, k: int | None = None, papers: list[str] | None = None
+        self,
+        question: str,
+        engine: str | None = None,
+        k: int | None = None,
+        papers: list[str] | None = None,
+        record: bool = True,
+        history: Sequence[Any] = (),
     ):
-        """An Answer with citations; declines when the reading list does not cover the question."""
-        *_, final = self.ask_stream(question, engine=engine, k=k, papers=papers)
+        """An Answer with citations; declines when the reading list does not cover the question.
+
+        `history`: the conversation so far, oldest first (`conversation.Turn`s, (question, Answer)
+        pairs or Answers); a follow-up ("How much memory does it need?") is read against it."""
+        *_, final = self.ask_stream(
+            question, engine=engine, k=k, papers=papers, record=record, history=history
+        )
         return final
 
     def ask_stream(
-        self, question: str, engine: str | None = None, k: int | None = None, papers: list[str] | None = None
+        self,
+        question: str,
+        engine: str | None = None,
+        k: int | None = None,
+        papers: list[str] | None = None,
+        record: bool = True,
+        history: Sequence[Any] = (),
     ):
-        """Yields text deltas as they are produced, then the final Answer."""
+        """Yields text deltas as they are produced, then the final Answer (kept in the history
+        when `settings.history` is on; `record=False` for measurement runs such as eval).
+        With `history`, a follow-up is resolved first (`resolve`) and the answer opens with how."""
         import time
         from dataclasses import replace
 
@@ -242,6 +269,13 @@ class Library:
 
         _check_k(k)
         _check_k(self.settings.k, "PAPERQA_K")
+        asked, note, language = question, None, None
+        if history:
+            resolution = self.resolve(question, history, engine=engine)
+            question, note, language = resolution.standalone, resolution.note, resolution.language
+            if note:
+                note += "\n\n"
+                yield note
         t0 = time.perf_counter()
         passages = self.search(question, k=(k or self.settings.k) * 2, papers=papers)
         retrieve_ms = (time.perf_counter() - t0) * 1000
@@ -254,11 +288,50 @@ class Library:
             pdf_path=self.pdf_path,
             engine=self.engine(engine),
             known=self.known_term,
+            language=language,
         ):
             if isinstance(item, str):
                 yield item
             else:
-                yield replace(item, timings={**item.timings, "retrieve_ms": round(retrieve_ms, 1)})
+                final = replace(item, timings={**item.timings, "retrieve_ms": round(retrieve_ms, 1)})
+                if history:  # the record keeps the question as asked, the answer says how it was read
+                    final = replace(final, question=asked, answer=(note or "") + final.answer)
+                if record and self.settings.history:
+                    self._record(final)  # before the yield: a caller may stop at the Answer
+                yield final
+
+    def resolve(self, question: str, history: Sequence[Any], engine: str | None = None):
+        """How `question` reads after `history` (a `conversation.Resolution`): a follow-up gets the
+        previous turn's paper written in (no LLM) or is condensed by the LLM engine."""
+        from .conversation import resolve
+
+        eng = self.engine(engine)
+        return resolve(
+            question,
+            history,
+            linker=self.name_linker,
+            catalog=self.catalog,
+            known=self.known_term,
+            condense=getattr(eng, "complete", None),
+        )
+
+    def _record(self, answer) -> None:
+        """One small insert into the history; a history that cannot be written never costs the answer."""
+        import logging
+
+        from .errors import PaperqaError
+        from .history import record_answer
+
+        try:
+            record_answer(self.settings, answer)
+        except PaperqaError as exc:
+            logging.getLogger("paperqa").warning("not kept in the history: %s", exc)
+
+    def history(self, query: str | None = None, limit: int = 50) -> list:
+        """Past questions and answers (HistoryEntry), newest first; `query` matches question and answer."""
+        from .history import search_history
+
+        return search_history(self.settings, query, limit)
 
     # --- vocabulary: what the catalog and the indexed text mention (answer/confidence.py) ---
     @cached_property
@@ -270,8 +343,26 @@ class Library:
 
     def known_term(self, token: str) -> bool:
         """Is a token (as the index tokenizes it) in a catalog title, alias or organisation, or
-        anywhere in the indexed text? A name that is neither is not covered by the list."""
+        anywhere in the indexed text? A name that is neither is not covered by the list. A name of
+        several words ("Tree of Thoughts", "Code Llama") must occur as a phrase: each of its
+        words may be common while the thing it names is never mentioned."""
+        if " " in token.strip():
+            # never written together: still known when one of its words is rare here, since a
+            # rare word names something specific the corpus does discuss ("CoNLL-2003 NER")
+            from .answer.confidence import DECLINE_PARAMS
+
+            rare = DECLINE_PARAMS.rare_word_count
+            return self._phrases.mentions(token) or any(
+                _name_like(w) and 0 < self._phrases.frequency(w, cap=rare) < rare for w in token.split()
+            )
         return token in self._catalog_terms or self.index.has_term(token)
+
+    @cached_property
+    def _phrases(self):
+        from .answer.text import PhraseIndex
+
+        names = [n for p in self.catalog.papers for n in (p.title, p.organisation, *p.aliases)]
+        return PhraseIndex([*names, *(c.text for c in self.index.chunks)])
 
     def engine(self, name: str | None = None):
         """Answer engines are loaded once per Library and name (an LLM loads slowly)."""
@@ -295,8 +386,25 @@ class Library:
         from .eval import read_questions, run_eval
 
         questions = read_questions(Path(questions_file))
-        ask = (lambda q: self.ask(q, engine=engine)) if answers else None
+        ask = (lambda q: self.ask(q, engine=engine, record=False)) if answers else None
         return run_eval(questions, lambda q: self.search(q, k=k, mode=mode), ask)
+
+    def evaluate_conversations(self, conversations_file: Path, engine: str | None = None) -> dict:
+        """Follow-up turns of each conversation asked with their history, and the same questions
+        asked standalone: cited hit@1 and nugget recall side by side (`eval.run_conversations`)."""
+        from .eval import read_conversations, run_conversations
+
+        dialogs = read_conversations(Path(conversations_file))
+        return run_conversations(dialogs, lambda q, h: self.ask(q, engine=engine, record=False, history=h))
+
+
+def _name_like(word: str) -> bool:
+    """An acronym or a coined name (WSJ, CoNLL-2003), not an ordinary word (Tree, Program)."""
+    return (
+        any(c.isdigit() for c in word)
+        and any(c.isalpha() for c in word)
+        or sum(c.isupper() for c in word) >= 2
+    )
 
 
 def _check_k(k: int | None, name: str = "k") -> None:

@@ -124,6 +124,10 @@ class ManifestEntry(_Record):
     matched_by: str = ""  # how `add` matched it: filename | stamp | title | none
     abstract: str = ""  # from arXiv metadata when downloaded
     extra: bool = False  # a paper that is not in the catalog
+    authors: tuple[str, ...] = ()  # from arXiv metadata when downloaded (BibTeX export)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "authors", tuple(self.authors))  # the JSON manifest gives a list
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,7 @@ class Passage(_Record):
     dense_rank: int = 0  # 1-based rank in each list; 0 = not retrieved there
     bm25_rank: int = 0
     summary_index: int = -1
+    similarity: float = 0.0  # cosine of the passage's vector and the question's (meaning, not words)
 
 
 @dataclass(frozen=True)

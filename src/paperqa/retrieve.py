@@ -74,7 +74,9 @@ def fuse(
     return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def to_passage(chunk: Chunk, title: str, score: float, dense_rank: int, bm25_rank: int) -> Passage:
+def to_passage(
+    chunk: Chunk, title: str, score: float, dense_rank: int, bm25_rank: int, similarity: float = 0.0
+) -> Passage:
     return Passage(
         chunk_id=chunk.chunk_id,
         paper_id=chunk.paper_id,
@@ -89,6 +91,7 @@ def to_passage(chunk: Chunk, title: str, score: float, dense_rank: int, bm25_ran
         dense_rank=dense_rank,
         bm25_rank=bm25_rank,
         summary_index=chunk.summary_index,
+        similarity=round(similarity, 4),
     )
 
 
@@ -124,12 +127,17 @@ class NameLinker:
                 self._patterns.append((pattern, p.paper_id))
 
     def __call__(self, question: str) -> frozenset[str]:
+        return frozenset(pid for _, _, pid in self.spans(question))
+
+    def spans(self, question: str) -> list[tuple[int, int, str]]:
+        """(start, end, paper_id) of each name in the question, in order: where a name stands
+        matters to a follow-up ("How much smaller is MobileSAM than it?" is about MobileSAM)."""
         hits = [
             (m.start(), m.end(), pid) for pattern, pid in self._patterns for m in pattern.finditer(question)
         ]
         # the longest name wins: "Vision Transformer" is ViT, not the Transformer
-        return frozenset(
-            pid
+        return sorted(
+            (a, b, pid)
             for a, b, pid in hits
             if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for a2, b2, _ in hits)
         )

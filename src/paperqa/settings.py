@@ -55,10 +55,15 @@ class Settings:
         "use"  # use | minilm | e5 | hash | any sentence-transformers name or path (README: trade-off)
     )
     device: str = "cpu"
+    # faiss (embedded default) | milvus (milvus-lite file index/milvus.db) | milvus-lite:/path/file.db
+    # | milvus://host:19530 (a Milvus server or cluster shared by a group); see index_milvus.py
+    index: str = "faiss"
     # answers
     engine: str = "extractive"  # extractive | llama | openai
     k: int = 6
-    min_confidence: float = 0.4  # under it, decline; calibrated by scripts/calibrate_decline.py
+    # None: decline by the fitted model (answer/decline_params.json, scripts/fit_decline.py);
+    # a number: decline when the question's term coverage is under it (the plain rule)
+    min_confidence: float | None = None
     llm_model: str = ""  # GGUF path for the llama engine; default: shipped Qwen if installed
     llm_ctx: int = 4096
     llm_threads: int = 2
@@ -66,6 +71,7 @@ class Settings:
     openai_model: str = "qwen2.5:1.5b"
     openai_api_key_env: str = "OPENAI_API_KEY"
     max_tokens: int = 400
+    history: bool = True  # keep each question and answer in home/history.sqlite3 (PAPERQA_HISTORY)
     # web
     host: str = "127.0.0.1"
     port: int = 7860

@@ -16,8 +16,10 @@ split of answerable and unanswerable questions (`fit_threshold`), never on a que
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..keywords import tokenize
@@ -49,8 +51,23 @@ class DeclineParams:
     ordinary_weight: float = 1.0
     # Weight of a frame word, number or single Chinese character: present in any passage.
     generic_weight: float = 0.3
-    # Under this confidence the answer declines (Settings.min_confidence overrides it when set).
+    # Under this confidence the answer declines, when no decline model is fitted (or
+    # Settings.min_confidence asks for the plain coverage rule).
     threshold: float = 0.4
+    # The decline model: a logistic regression over DECLINE_FEATURES, fitted on the tuning half
+    # by scripts/fit_decline.py; empty weights mean "use the coverage threshold above".
+    features: tuple[str, ...] = ()
+    mean: tuple[float, ...] = ()
+    scale: tuple[float, ...] = ()
+    weights: tuple[float, ...] = ()
+    bias: float = 0.0
+    # Under this probability that the list answers the question, the answer declines (chosen by
+    # the fit: as many near misses declined as possible while few answerable questions are).
+    min_probability: float = 0.5
+    # A word seen fewer times than this in the corpus is rare: a name of several common words
+    # that never occur together is unknown ("Code Llama"), one with a rare word is not.
+    rare_word_count: int = 10
+    fitted_on: dict[str, object] = field(default_factory=dict)
 
     @property
     def term_weights(self) -> TermWeights:
@@ -142,9 +159,82 @@ def unknown_names(question: str, known: Callable[[str], bool]) -> tuple[str, ...
     Ordinary words that happen to be capitalised are in the index vocabulary, so they pass."""
     out: list[str] = []
     for phrase in named_phrases(question):
-        for word in phrase.split():
-            keys = tokenize(word)
-            if keys and not known(keys[0]):
-                out.append(phrase)
-                break
+        words = phrase.split()
+        if any(_unknown_word(word, known) for word in words):
+            out.append(phrase)
+        elif len([w for w in words if tokenize(w)]) >= 2 and not known(phrase):
+            out.append(phrase)  # common words, never together: "Code Llama", "Ring Attention"
     return tuple(dict.fromkeys(out))
+
+
+# What the decline model sees: term coverage of the question by the best passages, whether it names
+# something the corpus never mentions, how sure the passage ranker is of its best passage, and
+# whether any passage came from the body of a paper (or an entry) rather than an appendix, and how
+# close in meaning the best passages are to the question (an everyday question shares words, not
+# meaning, with the papers).
+DECLINE_FEATURES = ("coverage", "unknown", "top_score", "body", "similarity")
+
+
+@dataclass(frozen=True)
+class DeclineSignals:
+    """The signals behind one decline decision (kept for fitting and for the record)."""
+
+    coverage: float
+    unknown: tuple[str, ...]
+    top_score: float
+    body: bool
+    similarity: float = 0.0
+
+    def vector(self) -> list[float]:
+        return [self.coverage, float(bool(self.unknown)), self.top_score, float(self.body), self.similarity]
+
+
+def decline_signals(
+    topic: str,
+    passages: Sequence[Passage],
+    *,
+    catalog: PaperLookup | None,
+    known: Callable[[str], bool] | None,
+    params: DeclineParams = DECLINE_PARAMS,
+) -> DeclineSignals:
+    return DeclineSignals(
+        coverage=confidence(topic, passages, catalog=catalog, params=params),
+        unknown=unknown_names(topic, known) if known is not None else (),
+        top_score=float(passages[0].score) if passages else 0.0,
+        body=any(p.zone == "body" for p in passages),
+        similarity=max((p.similarity for p in passages[: params.top_passages]), default=0.0),
+    )
+
+
+def answerable_probability(signals: DeclineSignals, params: DeclineParams = DECLINE_PARAMS) -> float | None:
+    """The fitted model's probability that the list answers the question (None: no model)."""
+    if not params.weights or params.features != DECLINE_FEATURES:
+        return None
+    z = params.bias + sum(
+        w * (x - m) / sc
+        for w, x, m, sc in zip(params.weights, signals.vector(), params.mean, params.scale, strict=True)
+    )
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def should_decline(
+    signals: DeclineSignals, params: DeclineParams = DECLINE_PARAMS, min_confidence: float | None = None
+) -> bool:
+    """Decline by the fitted model; by the plain rules (an unknown name, or coverage under the
+    threshold) when none is fitted or the caller names its own coverage threshold."""
+    prob = None if min_confidence is not None else answerable_probability(signals, params)
+    if prob is not None:
+        return prob < params.min_probability
+    threshold = params.threshold if min_confidence is None else min_confidence
+    return bool(signals.unknown) or signals.coverage < threshold
+
+
+def _unknown_word(word: str, known: Callable[[str], bool]) -> bool:
+    """A word is unknown when its token is; a compound ("1.5B-parameter") is known when its
+    parts are written together in the corpus."""
+    keys = tokenize(word)
+    if not keys or known(keys[0]):
+        return False
+    parts = [p for p in re.split(r"[-_/]+", word) if p]
+    worded = any(p.isalpha() and p.islower() for p in parts)  # "1.5B-parameter", not "Phi-2"
+    return not (len(parts) > 1 and worded and known(" ".join(parts)))

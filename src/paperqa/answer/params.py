@@ -24,7 +24,11 @@ def load_params(cls: type[T], path: Path | str) -> T:
     unknown = sorted(k for k in data if k not in known and not k.startswith("_"))
     if unknown:
         raise ValueError(f"{path}: unknown {cls.__name__} fields: {', '.join(unknown)}")
-    values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
+    values: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) and "tuple" in str(known[k].type) else v
+        for k, v in data.items()
+        if k in known
+    }
     return cls(**values)
 
 

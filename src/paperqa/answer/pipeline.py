@@ -18,7 +18,7 @@ from ..retrieve import search_query
 from ..settings import Settings
 from .base import AnswerEngine, EngineError, PaperLookup, Source, short_name
 from .citations import CitationMapper, build_citations, make_sources
-from .confidence import DECLINE_PARAMS, confidence, unknown_names
+from .confidence import decline_signals, should_decline
 from .text import clean_question, detect_language, stems
 
 FALLBACK_LEAD = {
@@ -74,6 +74,7 @@ def answer(
     engine: AnswerEngine | None = None,
     min_confidence: float | None = None,
     known: Callable[[str], bool] | None = None,
+    language: str | None = None,
 ) -> Answer:
     """The whole answer at once (see `answer_stream`)."""
     result: Answer | None = None
@@ -87,6 +88,7 @@ def answer(
         engine=engine,
         min_confidence=min_confidence,
         known=known,
+        language=language,
     ):
         if isinstance(item, Answer):
             result = item
@@ -105,6 +107,7 @@ def answer_stream(
     engine: AnswerEngine | None = None,
     min_confidence: float | None = None,
     known: Callable[[str], bool] | None = None,
+    language: str | None = None,
 ) -> Iterator[str | Answer]:
     """Text deltas as they come, then the final `Answer` (whose text the deltas add up to).
 
@@ -117,15 +120,15 @@ def answer_stream(
     t0 = time.perf_counter()
     asked = question
     question = clean_question(question) or question.strip()
-    lang = detect_language(question)
+    lang = language or detect_language(question)  # a follow-up may ask for another language
     eng = engine if engine is not None else load_engine(settings)
-    threshold = min_confidence
-    if threshold is None:
-        threshold = float(getattr(settings, "min_confidence", DECLINE_PARAMS.threshold))
+    if min_confidence is None:
+        min_confidence = getattr(settings, "min_confidence", None)
     # judged on the question's topic: a "which papers ... are about X" frame says nothing of X
     topic = search_query(question)
-    unknown = unknown_names(topic, known) if known is not None else ()
-    if unknown or not passages or confidence(topic, passages, catalog=catalog) < threshold:
+    signals = decline_signals(topic, passages, catalog=catalog, known=known)
+    if not passages or should_decline(signals, min_confidence=min_confidence):
+        unknown = signals.unknown
         declined = _declined(asked, lang, passages, eng.name, t0, unknown=unknown, catalog=catalog)
         yield declined.answer
         yield declined

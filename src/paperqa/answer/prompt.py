@@ -1,37 +1,61 @@
-"""What LLM engines share: which passages fit the prompt, trimmed how, and the messages.
+"""What LLM engines share: which passages the model reads, trimmed how, and the messages.
 
-Why a budget: on 2 CPU cores the 1.5B model reads ~60 prompt tokens/s, so every 600 tokens
-of context is 10 s before the first word. The prompt stays under ~1200 tokens: 3-4 passages
-cut to the ~170 words around their best-matching sentence, bibliography markers removed so
-that the model does not copy "[28]" as if it were a citation.
+Why so lean: on 2 CPU cores the 1.5B model reads ~60-100 prompt tokens/s, so every passage
+token is time before the first word. Two things keep that time down:
+
+- the fixed instructions come first and are byte-identical for every question (one text for
+  English and Chinese), so llama.cpp evaluates them once and reuses their KV state (its prompt
+  prefix match, and `LlamaRAMCache` in `llama.py`); an OpenAI-compatible server with a prompt
+  cache (llama.cpp's, vLLM's) reuses them the same way;
+- the model reads only the passages the second-stage ranking keeps: the few best by its fitted
+  probability (`Passage.score`), within a token budget, each cut to the words around its
+  best-matching sentence, bibliography markers removed so that "[28]" is not copied as a citation.
+
+The numbers are in `PromptParams`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from ..records import Passage
 from ..settings import Settings
 from .base import PaperLookup, Source, paper_for
 from .text import estimate_tokens, question_terms, sentence_spans, stems, term_matches, tidy
 
-SYSTEM = {
-    "en": (
-        "You answer questions about research papers using only the numbered passages the user gives. "
-        "Write a short answer of 2 to 4 sentences in English. After each sentence put the number of the "
-        "passage it comes from in square brackets, like [1] or [2][3]. Cite only the numbers of the given "
-        "passages. If the passages do not answer the question, reply exactly: "
-        "The reading list does not cover this."
-    ),
-    "zh": (
-        "你只根据用户给出的带编号的论文段落回答问题。用简体中文写2到4句话的简短回答。"
-        "每句话后用方括号标注它所依据的段落编号，例如 [1] 或 [2][3]。只能引用给出的段落编号。"
-        "如果这些段落不能回答问题，只回答：阅读清单中的论文没有涉及这个问题。"
-    ),
-}
+
+@dataclass(frozen=True)
+class PromptParams:
+    """How much the LLM reads (measured with scripts/bench_answers.py: first-token time and
+    nugget recall on the evaluation questions, Qwen2.5-1.5B on 2 threads)."""
+
+    max_passages: int = 4  # more short passages keep more of the facts than fewer long ones
+    passage_tokens: int = 420  # budget for the numbered passages, headers included (~1 s per 80)
+    passage_words: int = 80  # a passage is cut to this many words around its best sentence
+    relative_score: float = 0.3  # a passage the ranking scores under 30% of the best is noise
+    header_tokens: int = 12  # the "[n] Title, year (p. 4)" line's overhead beyond the title
+
+
+PROMPT_PARAMS = PromptParams()
+
+# The fixed part of every prompt: the same bytes for every question and language, first, so that
+# its evaluated KV state is reused across questions. Everything that varies comes after it.
+SYSTEM = (
+    "You answer questions about research papers using only the numbered passages given with the "
+    "question.\n"
+    "- Answer the question directly: the first sentence states the answer itself, with no preamble.\n"
+    "- Write 2 to 4 short sentences in the language of the question: English for an English question, "
+    "简体中文 for a Chinese question (中文问题用中文回答).\n"
+    "- After each sentence put the number of the passage it comes from in square brackets, like [1] or "
+    "[2][3]. Cite only the numbers of the given passages.\n"
+    "- If the passages do not answer the question, reply exactly: The reading list does not cover this. "
+    "(in Chinese: 阅读清单中的论文没有涉及这个问题。)"
+)
+PASSAGES_LEAD = "Passages:\n\n"  # the user turn opens with fixed text too
 _ASK = {
-    "en": "Question: {q}\nAnswer in English and cite the passages by number, like [1].",
-    "zh": "问题：{q}\n请用中文回答，并用 [1] 这样的编号引用段落。",
+    "en": "Question: {q}\nAnswer the question directly in English, citing the passages like [1].",
+    "zh": "问题：{q}\n请用中文直接回答这个问题，并用 [1] 这样的编号引用段落。",
 }
 
 
@@ -78,42 +102,63 @@ def _header(src: Source) -> str:
     return f"[{src.number}] {paper.title}{year} ({where})"
 
 
+def keep_ranked(passages: Sequence[Passage], relative_score: float) -> list[Passage]:
+    """The passages the ranking keeps: within `relative_score` of the best score, in rank order.
+
+    Relative, not absolute: `Passage.score` is the second stage's probability in the product but
+    a fusion score (~0.02) without it, and a relative cut means the same on both scales.
+    """
+    best = max((p.score for p in passages), default=0.0)
+    if best <= 0:
+        return list(passages)
+    return [p for p in passages if p.score >= relative_score * best]
+
+
 class LLMEngine:
     """Base of the llama.cpp and OpenAI-compatible engines; subclasses only implement `complete`."""
 
     name = "llm"
-    max_passages = 4
-    prompt_budget = 1200  # tokens for the whole prompt, chat template included
-    passage_words = 170
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, params: PromptParams = PROMPT_PARAMS):
         self.settings = settings
+        self.params = params
+
+    @property
+    def max_passages(self) -> int:
+        return self.params.max_passages
+
+    @property
+    def prompt_budget(self) -> int:
+        """Tokens of the whole prompt at most (the fixed part, the passages, the question)."""
+        return estimate_tokens(SYSTEM + PASSAGES_LEAD + _ASK["en"]) + 40 + self.params.passage_tokens + 60
 
     def select(
         self, question: str, lang: str, passages: Sequence[Passage], catalog: PaperLookup
     ) -> list[Passage]:
-        """Passages in rank order while they fit the budget (3-4 with ~160-word chunks)."""
-        used = estimate_tokens(SYSTEM[lang] + _ASK[lang] + question) + 40  # template overhead
-        chosen: list[Passage] = []
-        for p in passages:
-            if p.zone == "references":
-                continue
+        """The best passages the ranking keeps, in rank order, while they fit the token budget."""
+        ranked = [p for p in passages if p.zone != "references"]
+        used, chosen = 0, []
+        for p in keep_ranked(ranked, self.params.relative_score):
             paper = paper_for(p, catalog)
-            cost = estimate_tokens(trim_passage(p.text, question, self.passage_words) + paper.title) + 12
-            if chosen and used + cost > self.prompt_budget:
+            text = trim_passage(p.text, question, self.params.passage_words)
+            cost = estimate_tokens(text + paper.title) + self.params.header_tokens
+            if chosen and used + cost > self.params.passage_tokens:
                 continue
             chosen.append(p)
             used += cost
-            if len(chosen) >= self.max_passages:
+            if len(chosen) >= self.params.max_passages:
                 break
-        return chosen or list(passages[:1])
+        return chosen or list((ranked or passages)[:1])
 
     def messages(self, question: str, lang: str, sources: Sequence[Source]) -> list[dict[str, str]]:
+        """System: the fixed instructions; user: the passages, then the question (what varies, last)."""
         blocks = [
-            f"{_header(s)}\n{trim_passage(s.passage.text, question, self.passage_words)}" for s in sources
+            f"{_header(s)}\n{trim_passage(s.passage.text, question, self.params.passage_words)}"
+            for s in sources
         ]
-        user = "Passages:\n\n" + "\n\n".join(blocks) + "\n\n" + _ASK[lang].format(q=question.strip())
-        return [{"role": "system", "content": SYSTEM[lang]}, {"role": "user", "content": user}]
+        ask = _ASK.get(lang, _ASK["en"]).format(q=question.strip())
+        user = PASSAGES_LEAD + "\n\n".join(blocks) + "\n\n" + ask
+        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
     def generate(self, question: str, lang: str, sources: Sequence[Source]) -> Iterator[str]:
         yield from self.complete(self.messages(question, lang, sources), self.settings.max_tokens)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -167,6 +168,42 @@ def generic_terms() -> frozenset[str]:
 
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-+_]*(?:\(\))?")
+# A short word inside a multi-word name: "Tree of Thoughts", "Retrieval for the Masses"
+_CONNECTOR_RE = re.compile(r"\s+(?:of|the|for|in|on|with)\s+", re.IGNORECASE)
+_PHRASE_NORM_RE = re.compile(r"[\s\-_‐‑–—/]+")
+
+
+def _phrase_norm(text: str) -> str:
+    return " " + _PHRASE_NORM_RE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip() + " "
+
+
+class PhraseIndex:
+    """Whether a multi-word name occurs anywhere in a body of text, as whole words, with case,
+    hyphens and line breaks forgiven ("chain-of-thought" is "Chain of Thought")."""
+
+    def __init__(self, texts: list[str]):
+        self._text = "\n".join(_phrase_norm(t) for t in texts)
+
+    def frequency(self, word: str, cap: int = 1000) -> int:
+        """How often a word occurs (whole word, case forgiven), counted up to `cap`."""
+        key = _phrase_norm(word).strip()
+        if not key:
+            return 0
+        n = 0
+        for _ in re.finditer(r"(?<![\w])" + re.escape(key) + r"(?![\w])", self._text):
+            n += 1
+            if n >= cap:
+                break
+        return n
+
+    def mentions(self, phrase: str) -> bool:
+        key = _phrase_norm(phrase)
+        return (
+            key.strip() != ""
+            and re.search(r"(?<![\w])" + re.escape(key.strip()) + r"(?![\w])", self._text) is not None
+        )
+
+
 _SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;。！？：；\n])[\s\"'“”‘’(\[（]*$")
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ed", "es", "e", "s", "ly")
 
@@ -195,15 +232,21 @@ def named_phrases(question: str) -> list[str]:
     for m in _NAME_RE.finditer(question):
         word = m.group().rstrip(".-+_")  # "the Transformer." ends a sentence, not the name
         low = word.lower()
-        if not any(c.isalpha() for c in word) or low in EN_STOPWORDS or low in generic:
+        gap = question[last_end : m.start()]
+        if not any(c.isalpha() for c in word):
+            if phrases and gap.strip() == "" and gap:
+                phrases[-1].append(word)  # a version: "Llama 2", "Gemini 1.5"
+                last_end = m.start() + len(word)
+            continue
+        if low in EN_STOPWORDS or low in generic:
             continue
         inner_upper = any(c.isupper() for c in word[1:])
         digit = any(c.isdigit() for c in word)
         titled = word[:1].isupper() and not _SENTENCE_START_RE.search(question[: m.start()])
         if not (inner_upper or digit or titled or (zh and len(word) > 1)):
             continue
-        if phrases and question[last_end : m.start()].strip() == "":
-            phrases[-1].append(word)
+        if phrases and (gap.strip() == "" or (_CONNECTOR_RE.fullmatch(gap) and titled)):
+            phrases[-1].extend([gap.strip(), word] if gap.strip() else [word])
         else:
             phrases.append([word])
         last_end = m.start() + len(word)
