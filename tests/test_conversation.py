@@ -18,11 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from paperqa import Library, Settings
+from paperqa import Conversation, Library, Settings, Turn
 from paperqa.conversation import (
-    Conversation,
     ConversationParams,
-    Turn,
     language_request,
     reference_in,
     resolve,

@@ -6,6 +6,7 @@ No server and no models: a small fake Library stands in where the chat needs one
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 import uuid
@@ -131,16 +132,47 @@ def test_citation_card_content(ui: ModuleType) -> None:
     assert 'href="https://arxiv.org/pdf/2305.14314v1#page=4"' in card
     assert 'href="https://arxiv.org/abs/2305.14314v1"' in card
     assert "LLM经典paper傻瓜式速读" in card and "4-bit NormalFloat" in card and "line 721" in card
-    assert "/paperqa/pdf/" not in card  # no local copy: no local link
+    assert "/paperqa/pdf/" not in card and "/paperqa/reader" not in card  # no local copy: no reader link
+    assert "no local PDF" in card  # said plainly; the arXiv links and the list's entry stand in
 
 
 def test_local_pdf_is_linked_through_the_route_never_as_file_url(ui: ModuleType) -> None:
     local = citation(pdf_url="file:///home/me/corpus/pdfs/2305.14314v1.pdf#page=4")
     card = ui.citation_card_html(local, paper=PAPER, local_pdf=True)
     assert "file://" not in card
-    assert 'href="/paperqa/pdf/2305.14314#page=4"' in card
+    assert (
+        'class="pqa-read pqa-pdf" href="/paperqa/reader?paper=2305.14314&amp;page=4&amp;quote=We+introduce'
+        in card
+    )
+    assert "no local PDF" not in card
     # the arXiv PDF at the page is offered as well, built from the catalog
     assert 'href="https://arxiv.org/pdf/2305.14314v1#page=4"' in card
+
+
+def test_reader_link_carries_page_quote_and_title_url_encoded(ui: ModuleType) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    url = ui.reader_url("2305.14314", 4, 'A "quote" & <b>more</b>, 中文', "QLoRA: T")
+    assert url.startswith("/paperqa/reader?") and ui.safe_url(url) == url
+    args = parse_qs(urlsplit(url).query)
+    assert args == {
+        "paper": ["2305.14314"],
+        "page": ["4"],
+        "quote": ['A "quote" & <b>more</b>, 中文'],
+        "title": ["QLoRA: T"],
+    }
+    assert "quote=" not in ui.reader_url("x", 1, "q" * (ui.MAX_QUOTE_IN_URL + 1))  # too long: page only
+    assert ui.reader_url("x") == "/paperqa/reader?paper=x"
+
+
+def test_reader_link_highlights_only_a_quote_verified_on_that_page(ui: ModuleType) -> None:
+    unverified = citation(quote=Quote("We introduce 4-bit NormalFloat", 4, False))
+    card = ui.citation_card_html(unverified, paper=PAPER, local_pdf=True)
+    assert "/paperqa/reader?paper=2305.14314&amp;page=4&amp;title=" in card and "quote=" not in card
+    summary = citation(kind="summary", pages=(), quote=Quote("4-bit NormalFloat", 0, True))
+    card = ui.citation_card_html(summary, paper=PAPER, local_pdf=True)
+    assert "Read the PDF here" in card and 'href="/paperqa/reader?paper=2305.14314&amp;title=' in card
+    assert "quote=" not in card
 
 
 def test_unsafe_urls_are_never_linked(ui: ModuleType) -> None:
@@ -178,8 +210,31 @@ def test_answer_message_has_text_then_cards(ui: ModuleType) -> None:
     assert text == "Uses &lt;b&gt;NF4&lt;/b&gt; &amp; paging [1]."
     assert html_block.startswith('<div class="pqa-cards">') and "\n" not in html_block
     assert html_block.count('class="pqa-card ') == 1 and "1 source" in html_block
-    assert "/paperqa/pdf/2305.14314#page=4" in html_block
+    assert "/paperqa/reader?paper=2305.14314&amp;page=4&amp;quote=" in html_block
     assert "engine: extractive · 150 ms" in html_block
+    assert "pqa-export" not in html_block  # nothing to export given
+
+
+def test_export_controls_under_the_answer_are_escaped_and_one_line(ui: ModuleType) -> None:
+    md = "## Question\n\n<script>x</script> & *QLoRA*\n"
+    bib = "@misc{arxiv:2305.14314,\n  title = {{QLoRA}},\n}\n"
+    msg = ui.answer_markdown(answer(), find, local_pdfs=["2305.14314"], exports=(md, bib))
+    _, _, html_block = msg.partition("\n\n")
+    assert "\n" not in html_block  # the HTML block stays one line: newlines are &#10; in the <pre>
+    assert "Copy as Markdown" in html_block and "BibTeX" in html_block
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; *QLoRA*" in html_block and "<script>" not in html_block
+    assert "@misc{arxiv:2305.14314,&#10;  title = {{QLoRA}},&#10;}" in html_block
+    assert ui.export_html(("", "")) == "" and ui.export_html(None) == ""
+
+
+def test_export_texts_come_from_paperqa_export(ui: ModuleType, tmp_path: Path) -> None:
+    pytest.importorskip("paperqa.export")
+    lib = Library(Settings.load(env={}, home=tmp_path))
+    exported = ui.export_texts(lib, answer())
+    assert exported is not None
+    md, bib = exported
+    assert "How does QLoRA save memory?" in md and "4-bit NormalFloat" in md
+    assert "2305.14314" in bib and bib.lstrip().startswith("@")
 
 
 # --- declined -----------------------------------------------------------------------------
@@ -304,7 +359,7 @@ def test_answer_streams_then_becomes_the_cited_answer(ui: ModuleType, tmp_path: 
     assert (
         len(final) == 2
         and 'class="pqa-card pqa-p-2305-14314"' in final[1]
-        and "/paperqa/pdf/2305.14314#page=4" in final[1]
+        and "/paperqa/reader?paper=2305.14314&amp;page=4" in final[1]
     )
 
 
@@ -386,11 +441,76 @@ def test_papers_tab_lists_all_111_papers_with_entries_and_corrections(ui: Module
     filtered = ui.papers_html(items, st, "qlora")
     assert "pqa-p-2305-14314" in filtered and "of 111 papers" in filtered
     assert filtered.count("pqa-kind-paper") < 111
+    # each paper's lists, with its part (list two) or section (list one) there
+    qlora = next(p for p in items if p.paper_id == "2305.14314")
+    places = ui.places_html(qlora)
+    assert "section:" in places and "QLoRA：quantization+Lora" in places
+    assert "/paperqa/reader?paper=2305.14314" in ui.paper_row_html(qlora, st)  # has a PDF: read it here
+    assert "/paperqa/reader" not in ui.paper_row_html(
+        next(p for p in items if p.paper_id != qlora.paper_id), st
+    )
+
+
+def test_papers_tab_filters_by_list_part_year_and_pdf(ui: ModuleType, tmp_path: Path) -> None:
+    lib = Library(Settings.load(env={}, home=tmp_path))
+    items = list(lib.catalog.items)
+    st = ui.CorpusStatus(pdf_pages={"2305.14314": 26})
+    parts = ui.part_choices(items)
+    assert parts[0] == ("All lists and parts", "")
+    part_values = [v for _, v in parts if ui.PART_SEP in v]
+    assert len(part_values) == 7 and all("部分" in v for v in part_values)  # list two's seven parts
+    whole_lists = [v for _, v in parts[1:] if ui.PART_SEP not in v]
+    assert len(whole_lists) == 2
+    counts = {v: ui.papers_html(items, st, part=v).count("pqa-kind-paper") for v in part_values}
+    assert all(0 < n < 111 for n in counts.values()), counts
+    first_part = part_values[0]
+    assert all(
+        any(s.heading == first_part.split(ui.PART_SEP)[1] for s in p.summaries)
+        for p in items
+        if ui.paper_class(p.paper_id) in ui.papers_html(items, st, part=first_part)
+    )
+    years = [v for _, v in ui.year_choices(items)]
+    assert years[0] == "" and "2017" in years and years[1:] == sorted(years[1:])
+    in_2017 = ui.papers_html(items, st, year="2017")
+    assert "pqa-p-1706-03762" in in_2017 and in_2017.count("pqa-kind-paper") == 4
+    with_pdf = ui.papers_html(items, st, has_pdf=True)
+    assert with_pdf.count("pqa-kind-paper") == 1 and "1 of 111 papers" in with_pdf
+    assert ui.papers_html(items, st, "qlora", year="2017").count("pqa-kind-paper") == 0  # combined
 
 
 def test_paper_choices_cover_the_catalog(ui: ModuleType) -> None:
     choices = ui.paper_choices([PAPER])
     assert choices == [("QLoRA: Efficient Finetuning of Quantized LLMs (2023)", "2305.14314")]
+
+
+def test_history_tab_lists_past_answers_escaped(ui: ModuleType, tmp_path: Path) -> None:
+    lib = FakeLibrary(tmp_path)
+    assert "No history" in ui.history_html(lib)  # a Library without history(): said, not raised
+    entry = SimpleNamespace(
+        asked_at="2026-05-01T10:20:30+00:00",
+        question="What is <b>QLoRA</b>?",
+        engine="extractive",
+        declined=False,
+        record=answer(question="What is <b>QLoRA</b>?"),
+    )
+    seen: list[Any] = []
+
+    def history(query: str | None, limit: int) -> list[Any]:
+        seen.append((query, limit))
+        return [entry] if query in (None, "QLoRA") else []
+
+    lib.history = history  # type: ignore[attr-defined]
+    page = ui.history_html(lib, "  QLoRA ")
+    assert seen[-1] == ("QLoRA", ui.HISTORY_LIMIT)
+    assert (
+        "1 question matching" in page
+        and "What is &lt;b&gt;QLoRA&lt;/b&gt;?" in page
+        and "<b>QLoRA" not in page
+    )
+    assert "2026-05-01 10:20 UTC" in page and "1 source" in page and 'class="pqa-card ' in page
+    assert "No past question matches." in ui.history_html(lib, "nothing")
+    lib.history = lambda q, n: (_ for _ in ()).throw(RuntimeError("history file <broken>"))  # type: ignore[attr-defined]
+    assert "pqa-error" in ui.history_html(lib) and "&lt;broken&gt;" in ui.history_html(lib)
 
 
 def test_corrections_are_escaped(ui: ModuleType) -> None:
@@ -410,12 +530,37 @@ def test_build_app_builds_with_a_queue(ui: ModuleType, tmp_path: Path) -> None:
     config = demo.get_config_file()
     assert config["title"].startswith("paperqa")
     kinds = {c["type"] for c in config["components"]}
-    assert {"chatbot", "textbox", "radio", "slider", "dropdown", "html"} <= kinds
+    assert {"chatbot", "textbox", "radio", "slider", "dropdown", "html", "checkbox"} <= kinds
+    html = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"])
+    assert 'id="pqa-reader-frame"' in html and 'src="/paperqa/reader"' in html  # the reader beside the tabs
 
 
 def test_loader_finds_ui_app_in_the_checkout(ui: ModuleType) -> None:
     assert callable(ui.build_app) and callable(ui.launch)
     assert load_app_module() is ui  # imported once per process
+
+
+def test_loader_finds_the_ui_shipped_inside_an_installed_wheel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No checkout: the wheel carries ui/ as paperqa/ui (pyproject's force-include)."""
+    import tomllib
+
+    from paperqa import webapp
+
+    package = tmp_path / "site-packages" / "paperqa"
+    (package / "ui").mkdir(parents=True)
+    (package / "ui" / "app.py").write_text("def launch(lib):\n    return None\n")
+    monkeypatch.setattr(webapp, "checkout_root", lambda: None)
+    monkeypatch.setattr(webapp, "PACKAGE_DIR", package)
+    assert webapp.app_path() == package / "ui" / "app.py"
+    (package / "ui" / "app.py").unlink()
+    with pytest.raises(WebAppNotFoundError, match="reinstall"):
+        webapp.app_path()
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    shipped = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert shipped["ui/app.py"] == "paperqa/ui/app.py"
+    assert shipped["ui/static"] == "paperqa/ui/static" and shipped["ui/vendor"] == "paperqa/ui/vendor"
 
 
 def test_loader_says_clearly_when_the_file_is_missing(tmp_path: Path) -> None:
@@ -462,11 +607,54 @@ def test_server_routes_serve_the_chat_and_corpus_pdfs_only(ui: ModuleType, tmp_p
         assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
         assert r.headers["content-disposition"].startswith("inline")
         assert r.content.startswith(b"%PDF")
-        for path in ("/paperqa/pdf/1706.03762", "/paperqa/pdf/..%2Fsecret.txt", f"/gradio_api/file={secret}"):
+        for path in (
+            "/paperqa/pdf/1706.03762",
+            "/paperqa/pdf/..%2Fsecret.txt",
+            f"/gradio_api/file={secret}",
+            "/paperqa/assets/app.py",
+            "/paperqa/assets/static/..%2Fapp.py",
+            "/paperqa/assets/vendor/pdfjs/README.md",
+            "/paperqa/assets/vendor/pdfjs/pdf.mjs.map",
+        ):
             r = client.get(path)
             assert r.status_code in (400, 403, 404), path
-            assert "do not serve" not in r.text
+            assert "do not serve" not in r.text and "def build_app" not in r.text
         assert client.get("/").status_code == 200
+        reader = client.get("/paperqa/reader?paper=2305.14314&page=4&quote=x")
+        assert reader.status_code == 200 and reader.headers["content-type"].startswith("text/html")
+        csp = reader.headers["content-security-policy"]
+        assert "script-src 'self';" in csp and "frame-ancestors 'self'" in csp and "object-src 'none'" in csp
+        assert reader.headers["x-frame-options"] == "SAMEORIGIN"
+        for path, kind in (
+            ("/paperqa/assets/vendor/pdfjs/pdf.min.mjs", "text/javascript"),
+            ("/paperqa/assets/vendor/pdfjs/pdf.worker.min.mjs", "text/javascript"),
+            ("/paperqa/assets/vendor/pdfjs/pdf_viewer.css", "text/css"),
+            ("/paperqa/assets/static/reader.mjs", "text/javascript"),
+            ("/paperqa/assets/static/app.mjs", "text/javascript"),
+        ):
+            r = client.get(path)
+            assert r.status_code == 200 and r.headers["content-type"].startswith(kind), path
+            assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_only_the_readers_own_files_are_served_from_ui(ui: ModuleType) -> None:
+    files = ui.asset_files()
+    assert "vendor/pdfjs/pdf.min.mjs" in files and "static/match.mjs" in files
+    assert all(name.split("/")[0] in ui.ASSET_DIRS for name in files)
+    assert all(Path(f).suffix in ui.ASSET_TYPES for f in files.values())
+    assert not any(name.endswith((".py", ".md", ".map")) for name in files)
+
+
+def test_vendored_pdfjs_is_one_pinned_version_with_its_licence() -> None:
+    vendor = Path(__file__).resolve().parents[1] / "ui" / "vendor" / "pdfjs"
+    readme = (vendor / "README.md").read_text()
+    version = re.search(r"\*\*(\d+\.\d+\.\d+)\*\*", readme)
+    assert version, "the README names the pinned pdfjs-dist version"
+    for name in ("pdf.min.mjs", "pdf_viewer.mjs"):
+        assert f'"{version.group(1)}"' in (vendor / name).read_text(encoding="utf-8")
+    assert "Apache License" in (vendor / "LICENSE").read_text()
+    total = sum(f.stat().st_size for f in vendor.rglob("*") if f.is_file())
+    assert total < 3_000_000, f"vendored PDF.js grew to {total:,} bytes"
 
 
 # --- Gradio's own surface, over real HTTP against a real server ---------------------------------

@@ -1,8 +1,9 @@
 """paperqa web chat: ask the reading list in English or Chinese, get answers with citation cards.
 
 `build_app(lib)` builds the Gradio Blocks; `launch(lib)` serves it on settings.host:settings.port
-(127.0.0.1:7860 by default) next to one extra route that serves the corpus PDFs (and nothing
-else), so a citation can open the local copy at the cited page even offline.
+(127.0.0.1:7860 by default) next to three routes of its own: the corpus PDFs (and nothing else),
+the reader page, and the reader's static files (PDF.js, vendored in ui/vendor/pdfjs: no CDN), so a
+citation opens the local copy beside the chat at the cited page, the quote highlighted, offline.
 
 The handlers stay thin: every answer, search and status comes from the `Library`; this file
 only validates input, streams, and turns records into escaped HTML. The rendering helpers are
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as url_quote
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import gradio as gr
 from starlette.datastructures import Headers
@@ -43,6 +44,27 @@ MAX_QUESTION_CHARS = 2000
 ENGINES = ("extractive", "llama", "openai")
 MAX_K = 20
 PDF_ROUTE = "/paperqa/pdf"  # + /<paper_id>; serves only PDFs the manifest lists under corpus/pdfs
+READER_ROUTE = "/paperqa/reader"  # ?paper=&page=&quote=&title=: PDF.js at the page, quote highlighted
+ASSET_ROUTE = "/paperqa/assets"  # + /static/... and /vendor/pdfjs/...: the files under ui/ listed below
+UI_DIR = Path(__file__).resolve().parent
+ASSET_DIRS = ("static", "vendor")  # under UI_DIR; nothing else in ui/ (app.py itself) is served
+ASSET_TYPES = {  # the only file types served from them, with the type browsers need (.mjs as JS)
+    ".mjs": "text/javascript; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".pfb": "application/octet-stream",
+    ".ttf": "font/ttf",
+}
+# The reader runs PDF.js on our own files only: no eval, no other origin, framed by this app alone.
+READER_CSP = (
+    "default-src 'self'; script-src 'self'; worker-src 'self' blob:; connect-src 'self'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data: blob:; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+MAX_QUOTE_IN_URL = 1000  # characters; a verified quote is one sentence, this only bounds a link
 MAX_FILE_SIZE = 100 * 1024  # bytes; the app takes no files, this bounds what a same-origin client posts
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ASK_CONCURRENCY = 1  # one answer at a time: a local LLM is neither thread-safe nor fast on a CPU
@@ -139,7 +161,7 @@ def esc_markdown_text(text: str) -> str:
 def safe_url(url: str) -> str:
     """Only web links and our own PDF route may become an href (no javascript:, file:, data:)."""
     url = (url or "").strip()
-    if url.startswith(PDF_ROUTE + "/"):
+    if url.startswith((PDF_ROUTE + "/", READER_ROUTE + "?")):
         return url
     parts = urlsplit(url)
     return url if parts.scheme in ("http", "https") and parts.netloc else ""
@@ -153,6 +175,19 @@ def paper_class(paper_id: str) -> str:
 def local_pdf_url(paper_id: str, page: int = 0) -> str:
     anchor = f"#page={page}" if page > 0 else ""
     return f"{PDF_ROUTE}/{url_quote(paper_id, safe='')}{anchor}"
+
+
+def reader_url(paper_id: str, page: int = 0, quote: str = "", title: str = "") -> str:
+    """The in-app reader at `page` of a corpus PDF, `quote` to highlight there (the link works in a tab
+    of its own too; on the chat page a click opens it in the reader beside the chat)."""
+    args = {"paper": paper_id}
+    if page > 0:
+        args["page"] = str(page)
+    if quote and len(quote) <= MAX_QUOTE_IN_URL:
+        args["quote"] = quote
+    if title:
+        args["title"] = title[:200]
+    return f"{READER_ROUTE}?{urlencode(args)}"
 
 
 def with_page(url: str, page: int) -> str:
@@ -208,8 +243,10 @@ def citation_card_html(
 ) -> str:
     """One collapsible card: quote, pages, section, PDF at the page, arXiv abstract, list entries.
 
-    `local_pdf` says the corpus holds this paper's PDF, so the card links our PDF route (works
-    offline); the remote PDF (arXiv) is linked too. A file:// pdf_url is never linked.
+    `local_pdf` says the corpus holds this paper's PDF, so the card links the in-app reader at the
+    cited page with the quote highlighted (works offline); the remote PDF (arXiv) is linked too.
+    Without a local PDF the card says so and offers the arXiv links and the list's summary entry.
+    A file:// pdf_url is never linked.
     """
     page = c.quote.page if c.quote and c.quote.page > 0 else (min(c.pages) if c.pages else 0)
     pages = page_label(c.pages or ((page,) if page else ()))
@@ -241,8 +278,12 @@ def citation_card_html(
         )
     links = []
     if local_pdf:
-        label = f"Open PDF at p. {page}" if page else "Open PDF"
-        links.append(_link(label, local_pdf_url(c.paper_id, page), "pqa-pdf"))
+        # the quote is highlighted only where it was verified on that very page
+        quote = c.quote.text if c.quote and c.quote.verbatim and c.quote.page == page > 0 else ""
+        label = f"Read p. {page} here" if page else "Read the PDF here"
+        links.append(_link(label, reader_url(c.paper_id, page, quote, c.title), "pqa-read pqa-pdf"))
+    else:
+        links.append('<span class="pqa-nopdf">no local PDF</span>')
     if remote_pdf:
         site = "arXiv PDF" if _is_arxiv(remote_pdf) else "PDF"
         links.append(_link(f"{site} at p. {page}" if page else site, remote_pdf, "pqa-pdf-remote"))
@@ -293,11 +334,40 @@ def declined_html(answer: Answer, find: Callable[[str], Paper | None]) -> str:
     return "".join(lines)
 
 
+def _pre(text: str) -> str:
+    """Text for a <pre> kept on one source line (a newline would end markdown's HTML block)."""
+    return esc(text.strip("\n")).replace("\n", "&#10;")
+
+
+def export_html(exports: tuple[str, str] | None) -> str:
+    """Under an answer: the answer as Markdown and its papers as BibTeX, each to open or copy.
+
+    A click on a summary copies its text (ui/static/app.mjs); the text is shown too, so it can be
+    selected by hand where the clipboard is not available.
+    """
+    if not exports:
+        return ""
+    parts = []
+    for kind, label, text in (("md", "Copy as Markdown", exports[0]), ("bib", "BibTeX", exports[1])):
+        if text.strip():
+            parts.append(
+                f'<details class="pqa-exp pqa-exp-{kind}"><summary class="pqa-copy">{esc(label)}</summary>'
+                f'<pre class="pqa-exp-text">{_pre(text)}</pre></details>'
+            )
+    return f'<div class="pqa-export">{"".join(parts)}</div>' if parts else ""
+
+
 def answer_markdown(
-    answer: Answer, find: Callable[[str], Paper | None], local_pdfs: Iterable[str] = ()
+    answer: Answer,
+    find: Callable[[str], Paper | None],
+    local_pdfs: Iterable[str] = (),
+    exports: tuple[str, str] | None = None,
 ) -> str:
-    """The whole assistant message: answer text (markdown), then one line of card HTML."""
-    footer = f'<div class="pqa-footer">{esc(_footer(answer))}</div>'
+    """The whole assistant message: answer text (markdown), then one line of card HTML.
+
+    `exports` is (Markdown, BibTeX) of the answer (`export_texts`), offered under it.
+    """
+    footer = f'{export_html(exports)}<div class="pqa-footer">{esc(_footer(answer))}</div>'
     if answer.declined:
         return declined_html(answer, find) + footer
     local = set(local_pdfs)
@@ -311,6 +381,31 @@ def answer_markdown(
     count = len(answer.citations)
     title = f'<div class="pqa-cards-title">{count} source{"s" if count != 1 else ""}</div>'
     return f'{text}\n\n<div class="pqa-cards">{title}{cards}</div>{footer}'
+
+
+def export_texts(lib: Any, answer: Answer) -> tuple[str, str] | None:
+    """The answer as Markdown and its cited papers as BibTeX (paperqa.export); None if unavailable.
+
+    Exporting is a convenience: a failure is logged and the answer is shown without it.
+    """
+    try:
+        from paperqa.export import manifest_authors, to_bibtex, to_markdown
+    except ImportError:
+        return None
+    try:
+        try:
+            authors = manifest_authors(lib.settings)
+        except Exception:  # no manifest (or a fake one): BibTeX without author fields
+            authors = {}
+        return to_markdown(answer, lib.catalog), to_bibtex(answer, lib.catalog, authors=authors)
+    except Exception as exc:
+        log.warning("export of %r failed: %s", answer.question, exc)
+        return None
+
+
+def local_pdfs_of(lib: Any, answer: Answer) -> set[str]:
+    """The cited papers whose PDF is in the corpus (their cards open the reader)."""
+    return {c.paper_id for c in answer.citations if lib.pdf_path(c.paper_id)}
 
 
 def _footer(answer: Answer) -> str:
@@ -368,8 +463,10 @@ def respond(
                 history[-1] = _message("assistant", esc_markdown_text(text) + " ▌")
                 yield list(history), gr.skip(), gr.skip()
             else:
-                local = {c.paper_id for c in getattr(item, "citations", ()) if lib.pdf_path(c.paper_id)}
-                history[-1] = _message("assistant", answer_markdown(item, lib.catalog.find, local))
+                shown = answer_markdown(
+                    item, lib.catalog.find, local_pdfs_of(lib, item), exports=export_texts(lib, item)
+                )
+                history[-1] = _message("assistant", shown)
                 yield list(history), gr.skip(), gr.skip()
                 return
     except Exception as exc:  # shown in the chat; the server keeps serving the others
@@ -379,6 +476,61 @@ def respond(
         return
     history[-1] = _message("assistant", error_markdown(RuntimeError("the answer engine returned no answer")))
     yield list(history), gr.skip(), gr.skip()
+
+
+# --- history tab --------------------------------------------------------------------------------
+
+HISTORY_LIMIT = 100
+
+
+def history_entry_html(entry: Any, lib: Any) -> str:
+    """One past question: when, what, which engine; opens to the answer, its sources and exports."""
+    answer: Answer = entry.record
+    when = str(entry.asked_at)[:16].replace("T", " ")
+    cited = len(answer.citations)
+    meta = " · ".join(
+        x
+        for x in (
+            f"{when} UTC" if when else "",
+            entry.engine,
+            "declined" if entry.declined else f"{cited} source{'s' if cited != 1 else ''}",
+        )
+        if x
+    )
+    if answer.declined:
+        body = declined_html(answer, lib.catalog.find)
+    else:
+        local = local_pdfs_of(lib, answer)
+        body = f'<div class="pqa-hist-answer">{esc_block(answer.answer)}</div>' + "".join(
+            citation_card_html(c, paper=lib.catalog.find(c.paper_id), local_pdf=c.paper_id in local)
+            for c in answer.citations
+        )
+    return (
+        f'<details class="pqa-hist"><summary><span class="pqa-hist-q">{esc(entry.question)}</span> '
+        f'<span class="pqa-pmeta">{esc(meta)}</span></summary>'
+        f'<div class="pqa-paper-body">{body}{export_html(export_texts(lib, answer))}</div></details>'
+    )
+
+
+def history_html(lib: Any, query: str = "", limit: int = HISTORY_LIMIT) -> str:
+    """Past questions, newest first, matching every word of `query` (Library.history)."""
+    history = getattr(lib, "history", None)
+    if history is None:
+        return '<div class="pqa-papers-head">No history in this version.</div>'
+    try:
+        entries = history(query.strip() or None, limit)
+    except Exception as exc:  # an unreadable history file must not take the page down
+        return error_markdown(exc)
+    if not entries:
+        said = "No past question matches." if query.strip() else "No questions asked yet."
+        if not getattr(lib.settings, "history", True):
+            said += " (Keeping a history is off: PAPERQA_HISTORY=0.)"
+        return f'<div class="pqa-papers-head">{esc(said)}</div>'
+    head = f"{len(entries)} question{'s' if len(entries) != 1 else ''}" + (
+        f" matching “{query.strip()}”" if query.strip() else ", newest first"
+    )
+    rows = "".join(history_entry_html(e, lib) for e in entries)
+    return f'<div class="pqa-papers"><div class="pqa-papers-head">{esc(head)}</div>{rows}</div>'
 
 
 # --- papers tab ---------------------------------------------------------------------------------
@@ -450,6 +602,27 @@ def corrections_html(corrections: Iterable[Correction]) -> str:
     return f'<div class="pqa-corrections"><b>Corrections</b><ul>{"".join(items)}</ul></div>' if items else ""
 
 
+def entry_place(s: SummaryEntry) -> tuple[str, str]:
+    """Where an entry stands in its list: ("section", heading) in list one, ("part", heading) in list two.
+
+    List one gives each paper a `## ` section with labelled fields; list two groups titles under
+    part headings (第一部分 ...), so an entry with fields is a section of its own.
+    """
+    return ("section" if s.fields else "part", s.heading)
+
+
+def places_html(p: Paper) -> str:
+    """One line per list naming the paper: the list, then its part or section there."""
+    rows = []
+    for s in p.summaries:
+        kind, heading = entry_place(s)
+        rows.append(
+            f'<div class="pqa-place"><span class="pqa-list">{esc(s.list_title)}</span> › '
+            f'<span class="pqa-where">{esc(kind)}:</span> <span class="pqa-heading">{esc(heading)}</span></div>'
+        )
+    return f'<div class="pqa-places">{"".join(rows)}</div>' if rows else ""
+
+
 def paper_row_html(p: Paper, st: CorpusStatus) -> str:
     """One paper of the Papers tab: a line to scan, expanding to its list entries and corrections."""
     pages = st.pdf_pages.get(p.paper_id)
@@ -467,14 +640,14 @@ def paper_row_html(p: Paper, st: CorpusStatus) -> str:
         )
     ident = p.versioned_id
     kind = "" if p.kind == "paper" else f" ({p.kind})"
-    links = [_link("arXiv abstract" if p.arxiv_id else "page", p.abs_url)]
-    if pages:
-        links.append(_link("open PDF", local_pdf_url(p.paper_id)))
+    read = _link("Read it here", reader_url(p.paper_id, 1, title=p.title), "pqa-read") if pages else ""
+    links = [_link("arXiv abstract" if p.arxiv_id else "page", p.abs_url, "pqa-abs")]
     meta = " · ".join(x for x in (str(p.year or ""), p.organisation) if x)
     return (
         f'<details class="pqa-paper {paper_class(p.paper_id)} pqa-kind-{esc(p.kind)}"><summary>'
         f'<span class="pqa-ptitle">{esc(p.title)}{esc(kind)}</span> '
-        f'<span class="pqa-pmeta">{esc(meta)}</span> {"".join(badges)}</summary>'
+        f'<span class="pqa-pmeta">{esc(meta)}</span> {"".join(badges)} {read}'
+        f"{places_html(p)}</summary>"
         '<div class="pqa-paper-body">'
         f'<div class="pqa-links"><span class="pqa-id">{esc(ident)}</span> · '
         + " · ".join(x for x in links if x)
@@ -496,18 +669,72 @@ def _matches(p: Paper, needle: str) -> bool:
     return all(word in hay for word in needle.lower().split())
 
 
-def papers_html(items: Sequence[Paper], st: CorpusStatus, needle: str = "") -> str:
-    """The catalog: every paper (then the other items) with status, list entries, corrections."""
+PART_SEP = "::"  # list_id::heading in a part filter's value (list ids are file stems, never "::")
+
+
+def part_choices(items: Sequence[Paper]) -> list[tuple[str, str]]:
+    """(label, value) for the list/part filter: each list whole, then each part of a list with parts."""
+    lists: dict[str, str] = {}
+    parts: dict[str, list[str]] = {}
+    for p in items:
+        for s in p.summaries:
+            lists.setdefault(s.list_id, s.list_title)
+            kind, heading = entry_place(s)
+            if kind == "part" and heading not in parts.setdefault(s.list_id, []):
+                parts[s.list_id].append(heading)
+    out = [("All lists and parts", "")]
+    for list_id, title in lists.items():
+        out.append((f"{title} (whole list)", list_id))
+        out.extend((f"{title} › {h}", f"{list_id}{PART_SEP}{h}") for h in parts.get(list_id, ()))
+    return out
+
+
+def year_choices(items: Sequence[Paper]) -> list[tuple[str, str]]:
+    years = sorted({p.year for p in items if p.kind == "paper" and p.year})
+    return [("Any year", "")] + [(str(y), str(y)) for y in years]
+
+
+def _in_part(p: Paper, part: str) -> bool:
+    if not part:
+        return True
+    list_id, _, heading = part.partition(PART_SEP)
+    return any(s.list_id == list_id and (not heading or s.heading == heading) for s in p.summaries)
+
+
+def papers_html(
+    items: Sequence[Paper],
+    st: CorpusStatus,
+    needle: str = "",
+    *,
+    part: str = "",
+    year: str | int = "",
+    has_pdf: bool = False,
+) -> str:
+    """The catalog: every paper (then the other items) with status, list entries, corrections.
+
+    Filters combine: words of `needle`, a list or one of its parts, a year, having a local PDF.
+    """
+    year = str(year or "")
+
+    def keep(p: Paper) -> bool:
+        return (
+            _matches(p, needle)
+            and _in_part(p, part)
+            and (not year or str(p.year) == year)
+            and (not has_pdf or p.paper_id in st.pdf_pages)
+        )
+
     papers = [p for p in items if p.kind == "paper"]
     others = [p for p in items if p.kind != "paper"]
-    shown = [p for p in papers if _matches(p, needle)]
-    head = f"{len(papers)} papers" if not needle.strip() else f"{len(shown)} of {len(papers)} papers"
+    shown = [p for p in papers if keep(p)]
+    filtered = bool(needle.strip() or part or year or has_pdf)
+    head = f"{len(shown)} of {len(papers)} papers" if filtered else f"{len(papers)} papers"
     out = [
         f'<div class="pqa-papers"><div class="pqa-papers-head" data-count="{len(papers)}">{esc(head)}'
         f'<span class="pqa-status"> — {esc(" · ".join(_status_parts(st)))}</span></div>'
     ]
     out.extend(paper_row_html(p, st) for p in sorted(shown, key=lambda p: (p.year or 9999, p.title.lower())))
-    other_shown = [p for p in others if _matches(p, needle)]
+    other_shown = [p for p in others if keep(p)] if not (year or has_pdf) else []
     if other_shown:
         out.append(f'<div class="pqa-papers-head">Also on the lists ({len(others)} non-paper items)</div>')
         out.extend(paper_row_html(p, st) for p in other_shown)
@@ -562,6 +789,24 @@ CSS = f"""
 .pqa-off {{ background: var(--background-fill-secondary); color: var(--body-text-color-subdued); }}
 .pqa-fix {{ background: #fef3c7; color: #92400e; }}
 .pqa-corrections ul {{ margin: 2px 0 0 18px; }}
+.pqa-places {{ font-size: var(--text-sm); color: var(--body-text-color-subdued); margin-top: 2px; }}
+.pqa-where {{ font-style: italic; }}
+.pqa-nopdf {{ color: var(--body-text-color-subdued); }}
+.pqa-export {{ display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }}
+.pqa-exp {{ font-size: var(--text-sm); }}
+.pqa-exp > summary {{ cursor: pointer; display: inline-block; border: 1px solid var(--border-color-primary);
+  border-radius: 6px; padding: 1px 8px; background: var(--background-fill-secondary); }}
+.pqa-exp > summary.pqa-copied::after {{ content: " ✓ copied"; color: #166534; }}
+.pqa-exp[open] {{ flex-basis: 100%; }}
+.pqa-exp-text {{ white-space: pre-wrap; max-height: 18em; overflow: auto; font-size: 12px; margin: 4px 0 0; }}
+.pqa-hist {{ border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; }}
+.pqa-hist > summary {{ cursor: pointer; }}
+.pqa-hist-q {{ font-weight: 600; }}
+#pqa-reader-col {{ position: sticky; top: 8px; align-self: flex-start; }}
+.pqa-reader-head {{ font-weight: 600; margin-bottom: 4px; }}
+.pqa-reader-hint {{ font-weight: 400; color: var(--body-text-color-subdued); font-size: var(--text-sm); }}
+#pqa-reader-frame {{ width: 100%; height: calc(100vh - 120px); min-height: 560px; border: 1px solid
+  var(--border-color-primary); border-radius: 8px; background: #f3f4f6; }}
 .pqa-evidence {{ color: var(--body-text-color-subdued); font-size: var(--text-sm); }}
 """
 
@@ -587,8 +832,21 @@ def _theme() -> gr.themes.Base:
     )
 
 
+def reader_panel_html() -> str:
+    """The reader beside the tabs: an iframe on our own reader page (PDF.js), empty until a click."""
+    return (
+        '<div class="pqa-reader-head">Reader <span class="pqa-reader-hint">— a source\'s '
+        "“Read p. N here” opens the cited page, the quote highlighted</span></div>"
+        f'<iframe id="pqa-reader-frame" title="PDF reader" src="{READER_ROUTE}" '
+        'referrerpolicy="same-origin"></iframe>'
+    )
+
+
 def build_app(lib: Library, *, concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
-    """The chat and the Papers tab for one Library (no global state: everything hangs off `lib`)."""
+    """The chat, the Papers and History tabs, and the reader beside them, for one Library.
+
+    No global state: everything hangs off `lib`.
+    """
     settings = lib.settings
     items = tuple(lib.catalog.items)
     default_engine = settings.engine if settings.engine in ENGINES else ENGINES[0]
@@ -596,20 +854,26 @@ def build_app(lib: Library, *, concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
     def on_submit(message: str, history: list[dict[str, Any]], engine: str, k: float, papers: list[str]):
         yield from respond(lib, message, history, engine, k, papers)
 
-    def on_papers(needle: str = "") -> tuple[str, str]:
+    def on_papers(needle: str = "", part: str = "", year: str = "", has_pdf: bool = False) -> tuple[str, str]:
         st = corpus_status(lib)
-        return papers_html(items, st, needle or ""), status_line(len(lib.catalog.papers), st)
+        view = papers_html(items, st, needle or "", part=part or "", year=year or "", has_pdf=bool(has_pdf))
+        return view, status_line(len(lib.catalog.papers), st)
 
-    def on_refresh(needle: str = "") -> tuple[str, str]:
+    def on_refresh(
+        needle: str = "", part: str = "", year: str = "", has_pdf: bool = False
+    ) -> tuple[str, str]:
         lib.reload()  # pick up an index rebuilt while the server runs (`paperqa index`)
-        return on_papers(needle)
+        return on_papers(needle, part, year, has_pdf)
+
+    def on_history(query: str = "") -> str:
+        return history_html(lib, query or "")
 
     with gr.Blocks(title="paperqa — LLM reading list", analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
         status = gr.Markdown("", elem_id="pqa-status")
-        with gr.Tabs():
-            with gr.Tab("Ask", id="ask"), gr.Row():
-                with gr.Column(scale=4):
+        with gr.Row(equal_height=False, elem_id="pqa-main"):
+            with gr.Column(scale=5, min_width=480), gr.Tabs():
+                with gr.Tab("Ask", id="ask"):
                     chatbot = gr.Chatbot(
                         show_label=False,
                         elem_id="pqa-chat",
@@ -635,30 +899,59 @@ def build_app(lib: Library, *, concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
                     examples = gr.Examples(
                         examples=[[q] for q in EXAMPLES], inputs=[box], label="Examples / 示例问题"
                     )
-                with gr.Column(scale=1, min_width=260), gr.Accordion("Settings", open=True):
-                    engine = gr.Radio(
-                        list(ENGINES),
-                        value=default_engine,
-                        label="Answer engine",
-                        info="extractive: no LLM; llama: local GGUF; openai: OpenAI-compatible server",
+                    with gr.Accordion("Settings", open=False, elem_id="pqa-settings"), gr.Row():
+                        engine = gr.Radio(
+                            list(ENGINES),
+                            value=default_engine,
+                            label="Answer engine",
+                            info="extractive: no LLM; llama: local GGUF; openai: OpenAI-compatible server",
+                        )
+                        k = gr.Slider(
+                            1, MAX_K, value=min(max(settings.k, 1), MAX_K), step=1, label="Sources (k)"
+                        )
+                        papers = gr.Dropdown(
+                            choices=paper_choices(items),
+                            value=[],
+                            multiselect=True,
+                            label="Restrict to papers",
+                            info="Empty: the whole reading list",
+                            elem_id="pqa-papers-filter",
+                        )
+                        clear = gr.Button("Clear chat", size="sm")
+                with gr.Tab("Papers", id="papers"):
+                    with gr.Row():
+                        needle = gr.Textbox(
+                            show_label=False,
+                            placeholder="Filter: title, year, organisation, 关键词…",
+                            scale=4,
+                            elem_id="pqa-needle",
+                        )
+                        part = gr.Dropdown(
+                            choices=part_choices(items),
+                            value="",
+                            show_label=False,
+                            scale=4,
+                            elem_id="pqa-part",
+                        )
+                        year = gr.Dropdown(
+                            choices=year_choices(items),
+                            value="",
+                            show_label=False,
+                            scale=1,
+                            elem_id="pqa-year",
+                        )
+                        has_pdf = gr.Checkbox(label="has PDF", value=False, scale=1, elem_id="pqa-has-pdf")
+                        refresh = gr.Button("Refresh (reload index)", size="sm", scale=1)
+                    catalog_view = gr.HTML("", elem_id="pqa-catalog")
+                with gr.Tab("History", id="history") as history_tab:
+                    history_query = gr.Textbox(
+                        show_label=False,
+                        placeholder="Search past questions and answers…",
+                        elem_id="pqa-history-search",
                     )
-                    k = gr.Slider(1, MAX_K, value=min(max(settings.k, 1), MAX_K), step=1, label="Sources (k)")
-                    papers = gr.Dropdown(
-                        choices=paper_choices(items),
-                        value=[],
-                        multiselect=True,
-                        label="Restrict to papers",
-                        info="Empty: the whole reading list",
-                        elem_id="pqa-papers-filter",
-                    )
-                    clear = gr.Button("Clear chat", size="sm")
-            with gr.Tab("Papers", id="papers"):
-                with gr.Row():
-                    needle = gr.Textbox(
-                        show_label=False, placeholder="Filter: title, year, organisation, 关键词…", scale=5
-                    )
-                    refresh = gr.Button("Refresh (reload index)", size="sm", scale=1)
-                catalog_view = gr.HTML("", elem_id="pqa-catalog")
+                    history_view = gr.HTML("", elem_id="pqa-history")
+            with gr.Column(scale=4, min_width=360, elem_id="pqa-reader-col"):
+                gr.HTML(reader_panel_html(), elem_id="pqa-reader", js_on_load=None)
 
         inputs = [box, chatbot, engine, k, papers]
         outputs = [chatbot, box, notice]
@@ -674,10 +967,16 @@ def build_app(lib: Library, *, concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
         ]
         stop.click(None, cancels=events)
         clear.click(lambda: ([], ""), None, [chatbot, notice], queue=False, api_visibility="private")
-        demo.load(on_papers, [needle], [catalog_view, status], api_visibility="private")
-        refresh.click(on_refresh, [needle], [catalog_view, status], api_visibility="private")
-        needle.change(
-            on_papers, [needle], [catalog_view, status], api_visibility="private", trigger_mode="always_last"
+        filters = [needle, part, year, has_pdf]
+        private: dict[str, Any] = {"api_visibility": "private"}
+        demo.load(on_papers, filters, [catalog_view, status], **private)
+        refresh.click(on_refresh, filters, [catalog_view, status], **private)
+        for control in (part, year, has_pdf):
+            control.change(on_papers, filters, [catalog_view, status], **private)
+        needle.change(on_papers, filters, [catalog_view, status], trigger_mode="always_last", **private)
+        history_tab.select(on_history, [history_query], [history_view], **private)
+        history_query.change(
+            on_history, [history_query], [history_view], trigger_mode="always_last", **private
         )
 
     demo.queue(default_concurrency_limit=concurrency, max_size=QUEUE_SIZE)
@@ -702,6 +1001,18 @@ def local_pdf_file(lib: Any, paper_id: str) -> Path | None:
     if not resolved.is_relative_to(root) or resolved.suffix.lower() != ".pdf" or not resolved.is_file():
         return None
     return resolved
+
+
+def asset_files(root: Path = UI_DIR) -> dict[str, Path]:
+    """The reader's files, by path under ui/: listed once at start, so a request names one of them
+    or gets a 404 (no path from a URL ever reaches the file system)."""
+    base = root.resolve()
+    files: dict[str, Path] = {}
+    for folder in ASSET_DIRS:
+        for f in sorted((base / folder).rglob("*")):
+            if f.suffix in ASSET_TYPES and f.is_file() and f.resolve().is_relative_to(base):
+                files[f.relative_to(base).as_posix()] = f.resolve()
+    return files
 
 
 def same_origin(headers: Headers) -> bool:
@@ -761,6 +1072,34 @@ def create_server_app(lib: Library, blocks: gr.Blocks | None = None) -> fastapi.
     app.add_middleware(CORSMiddleware, allow_origins=[])
     app.add_middleware(SameOriginWrites)
 
+    assets = asset_files()
+    reader_page = (UI_DIR / "static" / "reader.html").read_bytes()
+
+    @app.get(READER_ROUTE, include_in_schema=False)
+    def reader() -> Response:
+        return Response(
+            reader_page,
+            media_type="text/html; charset=utf-8",
+            headers={
+                "Content-Security-Policy": READER_CSP,
+                "X-Frame-Options": "SAMEORIGIN",
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "same-origin",
+                "Cache-Control": "no-cache",
+            },
+        )
+
+    @app.get(ASSET_ROUTE + "/{path:path}", include_in_schema=False)
+    def asset(path: str) -> Response:
+        file = assets.get(path)
+        if file is None:
+            return PlainTextResponse("not found", status_code=404)
+        return FileResponse(
+            file,
+            media_type=ASSET_TYPES[file.suffix],
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+        )
+
     @app.get(PDF_ROUTE + "/{paper_id}", include_in_schema=False)
     def pdf(paper_id: str) -> Response:
         path = local_pdf_file(lib, paper_id)
@@ -796,6 +1135,7 @@ def create_server_app(lib: Library, blocks: gr.Blocks | None = None) -> fastapi.
         pwa=False,
         theme=_theme(),
         css=CSS,
+        head=f'<script type="module" src="{ASSET_ROUTE}/static/app.mjs"></script>',
     )
 
 

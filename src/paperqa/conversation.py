@@ -221,9 +221,9 @@ def resolve(
     condensed = condense_question(question, turns, res, condense, catalog, params)
     if not condensed:
         return res
-    lang = detect_language(res.standalone)
+    lang = detect_language(res.standalone)  # the user's language, whatever the model wrote in
     note = f"理解为：“{condensed}”" if lang == "zh" else f"Read as: “{condensed}”"
-    return Resolution(res.asked, condensed, True, res.focus, res.reference, note, names=res.names)
+    return Resolution(res.asked, condensed, True, res.focus, res.reference, note, lang, res.names)
 
 
 def _carry(res: Resolution, answer: Answer, linker: Callable[[str], frozenset[str]]) -> Resolution:
@@ -275,7 +275,7 @@ def _resolve_rules(
         note = f"这里的“{word}”指 {shown}。" if word else f"接着上一个问题，这里说的是 {shown}。"
     else:
         note = f"Taking “{word}” to mean {shown}." if word else f"Taking this to be about {shown}."
-    return Resolution(asked, standalone, True, focus, word, note, tuple(names))
+    return Resolution(asked, standalone, True, focus, word, note, names=tuple(names))
 
 
 def _name(paper_id: str, catalog: PaperLookup) -> str:

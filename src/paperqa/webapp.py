@@ -1,7 +1,9 @@
-"""`paperqa serve`: a thin loader for the web chat that lives in the checkout's ui/app.py.
+"""`paperqa serve`: a thin loader for the web chat that lives in ui/app.py.
 
-The chat is kept out of the package so the UI can change without touching the pipeline;
-this module only finds ui/app.py, imports it by path and hands it the Library.
+The chat is kept out of the package code so the UI can change without touching the pipeline;
+this module only finds ui/app.py, imports it by path and hands it the Library. In a checkout
+(editable install) that is <checkout>/ui; an installed wheel carries the same folder, with the
+reader's static files and the vendored PDF.js, as paperqa/ui (pyproject's force-include).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from .errors import PaperqaError
-from .settings import checkout_root
+from .settings import PACKAGE_DIR, checkout_root
 
 if TYPE_CHECKING:
     from .library import Library
@@ -26,19 +28,17 @@ class WebAppNotFoundError(PaperqaError, FileNotFoundError):
 
 
 def app_path() -> Path:
-    """Where the web chat lives: <checkout>/ui/app.py."""
+    """Where the web chat lives: <checkout>/ui/app.py, else the wheel's paperqa/ui/app.py."""
     root = checkout_root()
-    if root is None:
-        raise WebAppNotFoundError(
-            "the web chat (ui/app.py) ships with the source checkout, not with the installed package; "
-            "run `paperqa serve` from an editable install (`pip install -e .` in the checkout, as `make run` does)"
-        )
-    path = root / "ui" / "app.py"
-    if not path.is_file():
-        raise WebAppNotFoundError(
-            f"{path} not found: the checkout is incomplete; restore ui/app.py (git checkout ui)"
-        )
-    return path
+    candidates = ([root / "ui" / "app.py"] if root is not None else []) + [PACKAGE_DIR / "ui" / "app.py"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    where = " or ".join(str(p) for p in candidates)
+    raise WebAppNotFoundError(
+        f"the web chat (ui/app.py) is missing: looked for {where}; restore it (git checkout ui) "
+        "or reinstall paperqa"
+    )
 
 
 def load_app_module(path: Path | None = None) -> ModuleType:

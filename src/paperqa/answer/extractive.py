@@ -73,8 +73,7 @@ class ExtractiveEngine:
 
     name = "extractive"
 
-    def __init__(self, max_sentences: int = 3, mmr_lambda: float = 0.7, params: SentenceParams | None = None):
-        self.max_sentences = max_sentences
+    def __init__(self, mmr_lambda: float = 0.7, params: SentenceParams | None = None):
         self.mmr_lambda = mmr_lambda
         self.params = params if params is not None else SentenceParams.load()
 
@@ -140,9 +139,8 @@ class ExtractiveEngine:
         return cands, terms, list_q
 
     def _compose_en(self, cands: list[_Cand], terms: Sequence[Term]) -> list[str]:
-        picked = _with_named_papers(
-            _mmr(cands, self.max_sentences, self.mmr_lambda, self.params), cands, terms
-        )
+        picked = _mmr(cands, self.params.en_sentences, self.mmr_lambda, self.params)
+        picked = _with_named_papers(_lead_paper_first(picked, self.params.second_paper_share), cands, terms)
         out: list[str] = []
         seen_papers: list[str] = []
         for c in _grouped(picked):
@@ -510,6 +508,23 @@ def _top(cands: list[_Cand], k: int) -> list[_Cand]:
     best = ranked[0].rel
     ranked = [c for c in ranked if c.rel >= 0.4 * best] if best > 0 else ranked[:1]
     return sorted(ranked, key=lambda c: (c.source.number, c.index))
+
+
+def _lead_paper_first(picked: list[_Cand], second_share: float) -> list[_Cand]:
+    """The paper retrieval ranked first leads the answer (its passages were judged as a whole,
+    a sentence's score alone is noisier); another paper stays only when its best sentence is at
+    least `second_share` as relevant as the lead paper's best."""
+    if not picked:
+        return picked
+    first_source = {}
+    for c in picked:
+        pid = c.source.paper.paper_id
+        first_source[pid] = min(first_source.get(pid, c.source.number), c.source.number)
+    lead = min(first_source, key=first_source.__getitem__)
+    lead_best = max(c.rel for c in picked if c.source.paper.paper_id == lead)
+    keep = [c for c in picked if c.source.paper.paper_id == lead]
+    keep += [c for c in picked if c.source.paper.paper_id != lead and c.rel >= second_share * lead_best]
+    return keep
 
 
 def _grouped(picked: list[_Cand]) -> list[_Cand]:
