@@ -310,8 +310,9 @@ class FakeLibrary:
         self.calls: list[dict[str, Any]] = []
         self.pdfs: dict[str, Path] = {}
 
-    def ask_stream(self, question: str, engine=None, k=None, papers=None) -> Iterator[Any]:
-        self.calls.append({"question": question, "engine": engine, "k": k, "papers": papers})
+    def ask_stream(self, question: str, engine=None, k=None, papers=None, history=None) -> Iterator[Any]:
+        call = {"question": question, "engine": engine, "k": k, "papers": papers}
+        self.calls.append(call if history is None else {**call, "history": history})
         if self.error:
             raise self.error
         yield from self.items
@@ -776,3 +777,15 @@ def test_gradio_floor_is_the_newest_release_with_security_fixes() -> None:
     floors = [Version(s.version) for s in gradio.specifier if s.operator == ">="]
     assert floors and min(floors) >= Version("6.31.0"), str(gradio.specifier)
     assert Version(version("gradio")) in gradio.specifier
+
+
+def test_the_chat_keeps_the_conversation_for_follow_ups(ui: ModuleType, tmp_path: Path) -> None:
+    """Each answered turn joins the session's conversation; the next question is asked with it."""
+    final = answer()
+    lib = FakeLibrary(tmp_path, items=["QLoRA ", final])
+    turns: list = []
+    list(ui.respond(lib, "How does QLoRA save memory?", [], "extractive", 6, [], turns))
+    assert turns == [("How does QLoRA save memory?", final)] and "history" not in lib.calls[0]
+    list(ui.respond(lib, "How much memory does it need?", [], "extractive", 6, [], turns))
+    assert lib.calls[1]["history"] == [("How does QLoRA save memory?", final)]
+    assert len(turns) == 2

@@ -291,6 +291,25 @@ def test_english_question_cites_qlora_and_opens_the_quote_on_its_page(
     _open_and_check_highlight(page, "reader_en")
 
 
+def test_a_follow_up_is_read_against_the_previous_turn(page: Any) -> None:
+    """ "How much memory does it need for a 65B model?" after a QLoRA question: "it" is QLoRA."""
+    _ask(page, "How does QLoRA save memory?")
+    _wait_for_answer(page, 1)
+    _ask(page, "How much memory does it need for a 65B model?")
+    second = _wait_for_answer(page, 2)
+    bot = second.locator("xpath=ancestor::*[contains(@class, 'message-row')][1]")
+    text = " ".join((bot.text_content() or "").split())
+    assert "QLoRA" in text and "48GB" in text.replace(" GB", "GB"), text[:600]
+    assert second.locator(f".pqa-card.{QLORA_CLASS}").count() >= 1, "the follow-up does not cite QLoRA"
+    _shoot(page, "conversation")
+    page.get_by_role("button", name="Settings").click()
+    page.get_by_role("button", name="Clear chat").click()  # a cleared chat starts a new conversation
+    _ask(page, "How much memory does it need for a 65B model?")
+    fresh = _wait_for_answer(page, 1)
+    row = fresh.locator("xpath=ancestor::*[contains(@class, 'message-row')][1]")
+    assert "Taking" not in (row.text_content() or "")
+
+
 def test_chinese_question_highlights_the_english_sentence_it_quotes(page: Any) -> None:
     page.get_by_text("QLoRA是如何节省显存的？", exact=True).first.click()  # an example: asks at once
     _wait_for_answer(page)

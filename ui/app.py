@@ -436,10 +436,13 @@ def respond(
     engine: str | None = None,
     k: float | None = None,
     papers: list[str] | None = None,
+    turns: list[tuple[str, Answer]] | None = None,
 ) -> Iterator[tuple[Any, Any, Any]]:
     """Stream one answer into the chat; yields (chat history, input box, notice).
 
-    Invalid input leaves the chat and the input box as they are and shows the notice.
+    `turns` is the conversation so far, (question, Answer) pairs: a follow-up ("How much memory
+    does it need?") is read against it, and the new turn is appended to it. Invalid input leaves
+    the chat and the input box as they are and shows the notice.
     """
     history = list(history or [])
     problem = validate_question(message)
@@ -457,6 +460,7 @@ def respond(
             engine=engine or None,
             k=int(k) if k else None,
             papers=list(papers) if papers else None,
+            **({"history": list(turns)} if turns else {}),
         ):
             if isinstance(item, str):
                 text += item
@@ -467,6 +471,8 @@ def respond(
                     item, lib.catalog.find, local_pdfs_of(lib, item), exports=export_texts(lib, item)
                 )
                 history[-1] = _message("assistant", shown)
+                if turns is not None:
+                    turns.append((question, item))
                 yield list(history), gr.skip(), gr.skip()
                 return
     except Exception as exc:  # shown in the chat; the server keeps serving the others
@@ -851,8 +857,12 @@ def build_app(lib: Library, *, concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
     items = tuple(lib.catalog.items)
     default_engine = settings.engine if settings.engine in ENGINES else ENGINES[0]
 
-    def on_submit(message: str, history: list[dict[str, Any]], engine: str, k: float, papers: list[str]):
-        yield from respond(lib, message, history, engine, k, papers)
+    def on_submit(
+        message: str, history: list[dict[str, Any]], engine: str, k: float, papers: list[str], turns: list
+    ):
+        turns = list(turns or [])
+        for chat, box_value, notice_value in respond(lib, message, history, engine, k, papers, turns):
+            yield chat, box_value, notice_value, turns
 
     def on_papers(needle: str = "", part: str = "", year: str = "", has_pdf: bool = False) -> tuple[str, str]:
         st = corpus_status(lib)
@@ -953,8 +963,9 @@ def build_app(lib: Library, *, concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
             with gr.Column(scale=4, min_width=360, elem_id="pqa-reader-col"):
                 gr.HTML(reader_panel_html(), elem_id="pqa-reader", js_on_load=None)
 
-        inputs = [box, chatbot, engine, k, papers]
-        outputs = [chatbot, box, notice]
+        turns = gr.State([])  # this browser session's conversation: (question, Answer) pairs
+        inputs = [box, chatbot, engine, k, papers, turns]
+        outputs = [chatbot, box, notice, turns]
         ask_opts: dict[str, Any] = {
             "concurrency_limit": concurrency,
             "concurrency_id": "ask",
@@ -966,7 +977,9 @@ def build_app(lib: Library, *, concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
             examples.load_input_event.then(on_submit, inputs, outputs, api_visibility="private", **ask_opts),
         ]
         stop.click(None, cancels=events)
-        clear.click(lambda: ([], ""), None, [chatbot, notice], queue=False, api_visibility="private")
+        clear.click(
+            lambda: ([], "", []), None, [chatbot, notice, turns], queue=False, api_visibility="private"
+        )
         filters = [needle, part, year, has_pdf]
         private: dict[str, Any] = {"api_visibility": "private"}
         demo.load(on_papers, filters, [catalog_view, status], **private)
