@@ -475,7 +475,10 @@ def history(
 
 @app.command("eval")
 def eval_cmd(
-    questions: Annotated[Path | None, typer.Argument(help="JSON lines: {id, q, lang, expect}.")] = None,
+    questions: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Question files, JSON lines: {id, q, lang, expect} (see eval/README.md)."),
+    ] = None,
     conversations: Annotated[
         Path | None,
         typer.Option(
@@ -493,7 +496,7 @@ def eval_cmd(
     home: HomeOpt = None,
 ) -> None:
     """Retrieval (and answer) metrics over a question file, in one process."""
-    if (questions is None) == (conversations is None):
+    if bool(questions) == (conversations is not None):
         raise UsageError("give a question file or --conversations FILE (one of them)")
     lib = _lib(home, embedder=embedder)
     if conversations is not None:

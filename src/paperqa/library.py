@@ -377,15 +377,17 @@ class Library:
     # --- eval --------------------------------------------------------------
     def evaluate(
         self,
-        questions_file: Path,
+        questions_file: Path | list[Path],
         answers: bool = False,
         engine: str | None = None,
         k: int = 10,
         mode: str = "fused",
     ) -> dict:
+        """Metrics over one or more question files (summaries per language and per split)."""
         from .eval import read_questions, run_eval
 
-        questions = read_questions(Path(questions_file))
+        files = questions_file if isinstance(questions_file, list | tuple) else [questions_file]
+        questions = [q for f in files for q in read_questions(Path(f))]
         ask = (lambda q: self.ask(q, engine=engine, record=False)) if answers else None
         return run_eval(questions, lambda q: self.search(q, k=k, mode=mode), ask)
 
