@@ -147,7 +147,7 @@ def before_engine(settings):
 
 def pick_questions(n: int) -> list:
     """n answerable validation questions with nuggets, English and Chinese alternating, fixed order."""
-    from paperqa.eval import read_questions
+    from paperqa.evaluate.questions import read_questions
 
     pool = [
         q
@@ -172,7 +172,7 @@ def llama_before_after(home: Path, n: int) -> list[dict]:
     from paperqa import Library, Settings
     from paperqa.answer import answer
     from paperqa.answer.llama import LlamaEngine
-    from paperqa.eval import nuggets_stated
+    from paperqa.evaluate.questions import nuggets_stated
 
     settings = Settings.load(home=home).with_(engine="llama")
     lib = Library(settings)  # the index must exist: this mode never builds or changes it
@@ -266,7 +266,7 @@ def main() -> None:
     from paperqa.answer.gguf import resolve_model
 
     settings = Settings.load(home=args.home)
-    Library(settings).build_index(progress=False)  # incremental: reuses what is there
+    Library(settings).build_index()  # incremental: reuses what is there
     rows, server = [], None
     try:
         for engine in args.engines.split(","):

@@ -34,8 +34,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from paperqa.chunking import chunk_pages
-from paperqa.pdftext import PARSERS, PdfError, pages_from_raw, read_raw_pages, sections
+from paperqa.parse.chunking import chunk_pages
+from paperqa.parse.pdftext import PARSERS, PdfError, pages_from_raw, read_raw_pages, sections
 from paperqa.records import Chunk
 
 STAMP = re.compile(r"arXiv:\s*\d{4}\.\d{4,5}(?:v\d+)?\s*\[[\w.\-]+\]\s*\d{1,2}\s*[A-Z][a-z]{2}\s*\d{4}")

@@ -41,8 +41,8 @@ def rss_mb() -> float:
 
 def worker(home: Path, embedder: str, questions: Path, warm: bool) -> dict:
     from paperqa import Library
-    from paperqa.eval import read_questions
-    from paperqa.index import clear_cache
+    from paperqa.evaluate.questions import read_questions
+    from paperqa.search.vectors import clear_cache
     from paperqa.settings import Settings
 
     settings = Settings.load(home=home, embedder=embedder)
@@ -50,7 +50,7 @@ def worker(home: Path, embedder: str, questions: Path, warm: bool) -> dict:
     if not warm:
         clear_cache(settings, lib.embedder.name)
     t0 = time.perf_counter()
-    built = lib.build_index(full=True, progress=False)
+    built = lib.build_index(full=True)
     build_s = time.perf_counter() - t0
     chunks = built["index"].get("chunks") or len(lib.index.chunks)
     out: dict = {

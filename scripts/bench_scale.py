@@ -157,8 +157,9 @@ def _reused_vectors(work: Path, n: int, embedder_name: str) -> object | None:
 def worker(backend: str, n: int, work: Path, embedder_name: str) -> dict:
     import numpy as np
 
-    from paperqa import index as ix
-    from paperqa.embedders import load_embedder, normalise_rows
+    from paperqa.search import index as ix
+    from paperqa.search.embedders import load_embedder
+    from paperqa.search.unit import normalise_rows
     from paperqa.settings import Settings
 
     home = work / f"{backend}-{n}"
@@ -196,7 +197,7 @@ def worker(backend: str, n: int, work: Path, embedder_name: str) -> dict:
         ix._write_current(settings.index_dir, gen)
         disk = settings.index_dir / gen
     else:
-        from paperqa import index_milvus as mv
+        from paperqa.search import milvus as mv
 
         target = mv.parse_index_spec(backend, settings.index_dir)
         gen = ix._new_generation_name()

@@ -6,7 +6,7 @@ python scripts/build_index.py [--full] [--embedder minilm|e5|use|NAME] [--home D
 
 import sys
 
-from paperqa.cli import main
+from paperqa.app.cli import main
 
 if __name__ == "__main__":
     sys.argv = ["paperqa", "index", *sys.argv[1:]]

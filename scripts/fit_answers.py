@@ -20,7 +20,7 @@ from pathlib import Path
 from paperqa import Library, Settings
 from paperqa.answer import answer
 from paperqa.answer.extractive import ExtractiveEngine, SentenceParams
-from paperqa.eval import nuggets_stated, read_questions
+from paperqa.evaluate.questions import nuggets_stated, read_questions
 
 GRID: dict[str, tuple[float, ...]] = {
     "en_sentences": (2, 3, 4),

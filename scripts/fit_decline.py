@@ -29,10 +29,10 @@ from paperqa.answer.confidence import (
     decline_signals,
     should_decline,
 )
-from paperqa.answer.params import dump_params
 from paperqa.answer.text import clean_question
-from paperqa.eval import read_questions
-from paperqa.retrieve import search_query
+from paperqa.evaluate.questions import read_questions
+from paperqa.params import dump_params
+from paperqa.search.retrieve import search_query
 
 
 def collect(lib: Library, questions):

@@ -6,7 +6,7 @@
 A candidate passage is labelled relevant when it belongs to an expected paper and either lies on a
 gold page or states one of the question's nuggets. A logistic regression (scikit-learn, balanced
 classes) over `rerank.feature_names()` is fitted on the tuning half only and written to
-`src/paperqa/ranker_params.json`. The printed table compares, on each half, the fused order with the
+`src/paperqa/search/ranker_params.json`. The printed table compares, on each half, the fused order with the
 re-ranked one: relevant passage first (P@1), expected paper first (hit@1) and MRR of the first
 relevant passage.
 """
@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from paperqa import Library, Settings
-from paperqa.eval import _norm_nugget, read_questions
-from paperqa.rerank import RankerParams, feature_names, rerank
+from paperqa.evaluate.questions import norm_nugget, read_questions
+from paperqa.search.rerank import RankerParams, feature_names, rerank
 
 
 def labels(q, head, chunks) -> list[int]:
     gold = {(pid, p) for pid, pages in q.pages.items() for p in pages}
-    forms = [_norm_nugget(f) for forms in q.nuggets for f in forms if _norm_nugget(f)]
+    forms = [norm_nugget(f) for forms in q.nuggets for f in forms if norm_nugget(f)]
     out = []
     for row, _ in head:
         c = chunks[row]
@@ -34,7 +34,7 @@ def labels(q, head, chunks) -> list[int]:
             out.append(0)
             continue
         on_page = any((c.paper_id, p) in gold for p in range(c.page_start, c.page_end + 1))
-        text = _norm_nugget(c.text)
+        text = norm_nugget(c.text)
         out.append(int(on_page or any(f in text for f in forms)))
     return out
 

@@ -22,15 +22,15 @@ import numpy as np
 
 from paperqa import Library, Settings
 from paperqa.answer.citations import make_sources
-from paperqa.answer.extractive import (
-    ExtractiveEngine,
+from paperqa.answer.extractive import ExtractiveEngine
+from paperqa.answer.sentences import (
     SentenceParams,
-    _score,
+    score_sentences,
     sentence_feature_names,
     sentence_features,
 )
 from paperqa.answer.text import detect_language
-from paperqa.eval import _norm_nugget, read_questions
+from paperqa.evaluate.questions import norm_nugget, read_questions
 
 
 def collect(lib: Library, questions, engine: ExtractiveEngine):
@@ -44,10 +44,10 @@ def collect(lib: Library, questions, engine: ExtractiveEngine):
         cands, terms, _ = engine.scored(q.q, lang, sources)
         if not cands:
             continue
-        forms = [[_norm_nugget(f) for f in nugget if _norm_nugget(f)] for nugget in q.nuggets]
+        forms = [[norm_nugget(f) for f in nugget if norm_nugget(f)] for nugget in q.nuggets]
         y, hits = [], []
         for c in cands:
-            text = _norm_nugget(c.text)
+            text = norm_nugget(c.text)
             found = {i for i, fs in enumerate(forms) if any(f in text for f in fs)}
             ok = c.source.paper.paper_id in q.expect and bool(found)
             y.append(int(ok))
@@ -62,7 +62,7 @@ def measure(rows, params: SentenceParams) -> dict[str, float]:
     s1 = top3 = 0.0
     total = 0
     for q, cands, terms, y, hits in rows:
-        _score(cands, terms, q.q, params)
+        score_sentences(cands, terms, q.q, params)
         order = sorted(range(len(cands)), key=lambda i: -cands[i].rel)
         s1 += y[order[0]]
         got = set().union(*(hits[i] for i in order[:3]))

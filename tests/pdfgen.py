@@ -371,6 +371,6 @@ def real_pdf_folder() -> Path | None:
 @functools.lru_cache(maxsize=2)
 def parsed_real_pdfs(folder: Path, parser: str | None = None) -> dict[str, list]:
     """{file stem: pages} for every PDF in folder, parsed once per test session and parser."""
-    from paperqa.pdftext import parse_pdf
+    from paperqa.parse.pdftext import parse_pdf
 
     return {p.stem: parse_pdf(p, p.stem, parser) for p in sorted(folder.glob("*.pdf"))}

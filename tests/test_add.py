@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-import paperqa.manifest
+import paperqa.corpus.manifest
 from fake_arxiv import make_pdf, write_pdf
-from paperqa.localpdf import add_pdfs, find_stamp, guess_title, match_pdf, title_in_text
-from paperqa.manifest import PdfCheckError, PdfInfo, inspect_pdf, load_manifest, sha256_file, verify_pdf
+from paperqa.corpus.identity import find_stamp, guess_title, match_pdf, title_in_text
+from paperqa.corpus.localpdf import add_pdfs
+from paperqa.corpus.manifest import load_manifest
+from paperqa.corpus.pdfcheck import PdfCheckError, PdfInfo, inspect_pdf, sha256_file, verify_pdf
 from paperqa.records import Paper
 from paperqa.settings import Settings
 from pdfgen import zero_page_content
@@ -265,7 +267,7 @@ def test_disk_full_while_recording_keeps_the_previous_copy(settings, inbox, tmp_
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(paperqa.manifest, "write_manifest_file", disk_full)
+    monkeypatch.setattr(paperqa.corpus.manifest, "write_manifest_file", disk_full)
     [r] = add_pdfs([fuller], PAPERS, settings)
 
     assert r.status == "failed" and "No space left on device" in r.reason and "\n" not in r.reason
@@ -355,7 +357,7 @@ def _real_pdfs() -> Path:
 
 def _real_catalog(tmp_path: Path) -> list[Paper]:
     try:
-        from paperqa.catalog import load_catalog
+        from paperqa.catalog.catalog import load_catalog
 
         papers = load_catalog(Settings.load(home=tmp_path)).papers
     except Exception as exc:  # the catalog is another stage; without it there is nothing to match
@@ -457,7 +459,7 @@ def test_render_add_results(settings, inbox):
 
     from rich.console import Console
 
-    from paperqa.localpdf import render_add_results
+    from paperqa.app.render import render_add_results
 
     write_pdf(inbox / "2305.14314.pdf", QLORA)
     write_pdf(inbox / "mine.pdf", "A Study of Tiny Widgets\nin the Wild")

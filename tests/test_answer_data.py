@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paperqa.catalog import Catalog
+from paperqa.catalog.catalog import Catalog
 from paperqa.records import Paper, Passage, SummaryEntry
 
 QLORA_ID = "2305.14314"

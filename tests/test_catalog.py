@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from paperqa.catalog import load_catalog
-from paperqa.cli import app
-from paperqa.lists import ListFormatError, read_list
+from paperqa.app.cli import app
+from paperqa.catalog.catalog import load_catalog
+from paperqa.catalog.lists import ListFormatError, read_list
 from paperqa.settings import Settings, checkout_root
 
 ROOT = checkout_root()
@@ -209,7 +209,7 @@ def test_malformed_list_in_cli_is_one_clear_line(home: Path):
     import sys
 
     proc = subprocess.run(
-        [sys.executable, "-m", "paperqa.cli", "catalog", "check", "--home", str(home)],
+        [sys.executable, "-m", "paperqa.app.cli", "catalog", "check", "--home", str(home)],
         capture_output=True,
         text=True,
     )

@@ -8,7 +8,7 @@ import re
 import pytest
 
 import pdfgen
-from paperqa.chunking import (
+from paperqa.parse.chunking import (
     PAGE_JOIN,
     abstract_chunk,
     chunk_pages,
@@ -17,7 +17,7 @@ from paperqa.chunking import (
     sentence_spans,
     summary_chunks,
 )
-from paperqa.pdftext import PARSERS, parse_pdf, section_at, sections
+from paperqa.parse.pdftext import PARSERS, parse_pdf, section_at, sections
 from paperqa.records import Page, Paper, SummaryEntry
 
 LIGATURE_GLYPHS = re.compile("[\ufb00-\ufb06]")

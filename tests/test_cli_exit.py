@@ -27,8 +27,8 @@ import pytest
 import paperqa
 from fake_arxiv import FakeArxiv, FakePaper, write_pdf
 from paperqa import Library
-from paperqa import eval as pq_eval
 from paperqa.errors import PaperqaError
+from paperqa.evaluate import questions as pq_eval
 from paperqa.settings import Settings, checkout_root
 
 QLORA = "QLoRA: Efficient Finetuning of Quantized LLMs"
@@ -37,8 +37,8 @@ QUESTION = '{"id": "a", "q": "How does QLoRA save memory?", "lang": "en", "expec
 
 
 def command() -> list[str]:
-    """The installed console script; `python -m paperqa.cli` only where none is installed."""
-    return [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "paperqa.cli"]
+    """The installed console script; `python -m paperqa.app.cli` only where none is installed."""
+    return [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "paperqa.app.cli"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -334,7 +334,7 @@ def test_every_error_class_of_the_package_derives_from_paperqa_error():
 
 def test_download_interrupted_inside_with_a_report_exits_130(monkeypatch: pytest.MonkeyPatch, home: Path):
     """download may catch Ctrl-C itself, show what it got, and return a report marked interrupted."""
-    from paperqa import cli
+    from paperqa.app import cli
 
     class Interrupted:
         ok, interrupted = True, True

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from paperqa import Conversation, Library, Settings, Turn
-from paperqa.conversation import (
+from paperqa.answer.conversation import (
     ConversationParams,
     language_request,
     reference_in,
@@ -35,10 +35,8 @@ FOLLOW = "How much memory does it need for a 65B model?"
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("home")
-    Library(Settings.load(env={}, home=home, embedder="hash")).build_index(progress=False)
-    return home
+def home(small_index_home) -> Path:
+    return small_index_home("conversation")
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +161,7 @@ def test_params_load_from_json(tmp_path):
 
 def paperqa(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).with_name("paperqa")
-    cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "paperqa.cli"]
+    cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "paperqa.app.cli"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERQA_")}
     env |= {"HF_HUB_OFFLINE": "1", "PAPERQA_EMBEDDER": "hash", "PAPERQA_HISTORY": "0"}
     return subprocess.run(
@@ -218,7 +216,7 @@ def test_eval_conversations_scores_follow_ups_against_standalone(home, tmp_path)
 
 
 def test_shipped_conversation_set_is_large_enough_and_bilingual():
-    from paperqa.eval import read_conversations
+    from paperqa.evaluate.questions import read_conversations
 
     dialogs = read_conversations(Path(__file__).parents[1] / "eval" / "conversations.jsonl")
     assert len(dialogs) >= 40 and {d.lang for d in dialogs} == {"en", "zh"}

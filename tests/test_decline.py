@@ -19,20 +19,16 @@ import pytest
 from paperqa import Library, Settings
 from paperqa.answer import DECLINE, DeclineParams, clean_question, confidence, unknown_names
 from paperqa.answer.confidence import DECLINE_FEATURES, fit_threshold
-from paperqa.answer.params import dump_params, load_params
 from paperqa.answer.text import named_phrases
+from paperqa.params import dump_params, load_params
 
 LORA_ID = "2106.09685"
 QLORA_ID = "2305.14314"
 
 
 @pytest.fixture(scope="module")
-def lib(tmp_path_factory) -> Library:
-    home = tmp_path_factory.mktemp("home")
-    library = Library(Settings.load(env={}, home=home, embedder="hash"))
-    stats = library.build_index(progress=False)
-    assert stats["index"]["chunks"] > 200  # summary entries and title cards of 111 papers
-    return library
+def lib(small_index_home) -> Library:
+    return Library(Settings.load(env={}, home=small_index_home("decline"), embedder="hash"))
 
 
 def top_papers(lib: Library, question: str, k: int = 5) -> list[str]:

@@ -21,10 +21,14 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-import paperqa.manifest
+import paperqa.corpus.manifest
 from fake_arxiv import FakeArxiv, FakePaper, make_pdf
-from paperqa.download import OfflineError, UnknownPaperError, download, render_report
-from paperqa.manifest import load_manifest, sha256_file, staging_run
+from paperqa.app.progress import rich_progress
+from paperqa.app.render import render_report
+from paperqa.corpus.arxiv_client import OfflineError
+from paperqa.corpus.download import UnknownPaperError, download
+from paperqa.corpus.manifest import load_manifest, staging_run
+from paperqa.corpus.pdfcheck import sha256_file
 from paperqa.records import Paper
 from paperqa.settings import Settings
 
@@ -88,7 +92,7 @@ def settings_for(tmp_path: Path, arx: FakeArxiv, **kw) -> Settings:
 
 
 def run(papers, settings, clock: FakeClock, **kw):
-    return download(papers, settings, sleeper=clock.sleep, clock=clock, progress=False, **kw)
+    return download(papers, settings, sleeper=clock.sleep, clock=clock, **kw)
 
 
 def leftovers(settings: Settings) -> list[Path]:
@@ -207,7 +211,7 @@ def test_disk_full_while_recording_leaves_no_orphan(tmp_path, arx, clock, monkey
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(paperqa.manifest, "write_manifest_file", disk_full)
+    monkeypatch.setattr(paperqa.corpus.manifest, "write_manifest_file", disk_full)
     report = run([Paper("2305.14314", QLORA, arxiv_id="2305.14314", version=2)], s, clock)
 
     [r] = report.results
@@ -263,7 +267,7 @@ def test_ctrl_c_reports_what_was_done_and_leaves_nothing_behind(tmp_path, arx, c
             raise KeyboardInterrupt
         clock.sleep(seconds)
 
-    report = download(catalog(arx)[:3], s, sleeper=sleeper, clock=clock, progress=False)
+    report = download(catalog(arx)[:3], s, sleeper=sleeper, clock=clock)
 
     assert report.interrupted and not report.ok and report.to_dict()["interrupted"] is True
     status = {r.paper_id: r.status for r in report.results}
@@ -281,12 +285,12 @@ def _start_download(home: Path, arx: FakeArxiv) -> subprocess.Popen[bytes]:
     code = textwrap.dedent(
         f"""
         from pathlib import Path
-        from paperqa.download import download
+        from paperqa.corpus.download import download
         from paperqa.records import Paper
         from paperqa.settings import Settings
         s = Settings(home=Path({str(home)!r}), arxiv_api_url={arx.api_url!r},
                      arxiv_pdf_url={arx.pdf_url!r}, request_interval=0.0, timeout=60.0)
-        download([Paper("2305.14314", {QLORA!r}, arxiv_id="2305.14314", version=1)], s, progress=False)
+        download([Paper("2305.14314", {QLORA!r}, arxiv_id="2305.14314", version=1)], s)
         """
     )
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -479,7 +483,8 @@ def test_real_clock_spacing(tmp_path):
     papers = [FakePaper("2305.14314", QLORA), FakePaper("1706.03762", ATTN, versions=5)]
     with FakeArxiv(papers) as arx:
         s = settings_for(tmp_path, arx, request_interval=0.15)
-        report = download(catalog(arx)[:2], s, progress=True, console=Console(file=io.StringIO()))
+        with rich_progress(Console(file=io.StringIO())) as progress:
+            report = download(catalog(arx)[:2], s, progress=progress)
         assert [r.status for r in report.results] == ["downloaded", "downloaded"]
         assert len(arx.hits()) == 3
         assert_spaced(arx, 0.15)

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach the hub from tests
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
 import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from paperqa.embedders import (
+from paperqa.search.embedders import (
     E5_NAME,
     MINILM_NAME,
     USE_NAME,

@@ -27,9 +27,9 @@ from typer.testing import CliRunner
 
 from fake_arxiv import FakeArxiv, FakePaper
 from paperqa import Library, Settings
-from paperqa.cli import app, run
+from paperqa.app.cli import app, run
 from paperqa.errors import PaperqaError
-from paperqa.export import manifest_authors, to_bibtex, to_markdown
+from paperqa.keep.export import manifest_authors, to_bibtex, to_markdown
 from paperqa.records import Answer, Citation, Paper, Quote
 from pdfgen import sample_spec, write_pdf
 
@@ -52,11 +52,11 @@ def lib(tmp_path_factory) -> Library:
             request_interval=0.0,
         )
         library = Library(settings)
-        report = library.download(only=[LORA_ID], progress=False, sleeper=lambda s: None)
+        report = library.download(only=[LORA_ID], sleeper=lambda s: None)
         assert report.ok, report.to_dict()
     pdf = write_pdf(sample_spec(), tmp_path_factory.mktemp("in") / "zebra.pdf")
     assert [r.status for r in library.add([pdf])] == ["added"]
-    library.build_index(progress=False)
+    library.build_index()
     return library
 
 

@@ -22,10 +22,10 @@ import pytest
 from typer.testing import CliRunner
 
 from paperqa import Library, Settings
-from paperqa.cli import app, run
+from paperqa.app.cli import app, run
 from paperqa.errors import PaperqaError
-from paperqa.export import to_bibtex, to_markdown
-from paperqa.history import history_file, record_answer
+from paperqa.keep.export import to_bibtex, to_markdown
+from paperqa.keep.history import history_file, record_answer
 from paperqa.records import Answer
 
 QLORA_ID = "2305.14314"
@@ -33,11 +33,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """A data root with an index (built once) and no history yet."""
-    home = tmp_path_factory.mktemp("built")
-    Library(Settings.load(env={}, home=home, embedder="hash")).build_index(progress=False)
-    return home
+def built(small_index_home) -> Path:
+    """A data root with an index and no history yet."""
+    return small_index_home("history")
 
 
 @pytest.fixture

@@ -6,30 +6,23 @@ and Milvus (a real milvus-lite file, no server). FAISS-only file layout tests us
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach the hub from tests
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from paperqa import __version__, index_milvus
-from paperqa import index as index_mod
-from paperqa.embedders import HashEmbedder, load_embedder
-from paperqa.index import (
-    IndexBusyError,
-    IndexMismatchError,
-    IndexMissingError,
-    build_index,
-    open_index,
-    read_manifest,
-)
+from paperqa import __version__
 from paperqa.records import Chunk
+from paperqa.search import faiss_store, milvus_client, milvus_index, vectors
+from paperqa.search import index as index_mod
+from paperqa.search import milvus as index_milvus
+from paperqa.search.backend import IndexBusyError, IndexMismatchError, IndexMissingError
+from paperqa.search.embedders import load_embedder
+from paperqa.search.hash_embedder import HashEmbedder
+from paperqa.search.index import build_index, open_index, read_manifest
 from paperqa.settings import Settings
 
 META = {"chunker": {"max_words": 160, "overlap_words": 30}, "catalog_hash": "cat123", "corpus_hash": "cor456"}
@@ -124,19 +117,19 @@ def faiss_settings(tmp_path: Path) -> Settings:
     return Settings(home=tmp_path)
 
 
-def milvus_target(settings: Settings) -> index_milvus.MilvusTarget | None:
-    return index_milvus.parse_index_spec(settings.index, settings.index_dir)
+def milvus_target(settings: Settings) -> milvus_client.MilvusTarget | None:
+    return milvus_client.parse_index_spec(settings.index, settings.index_dir)
 
 
 def build(chunks: list[Chunk], settings: Settings, embedder: HashEmbedder | None = None, **kw):
-    return build_index(chunks, embedder or CountingEmbedder(), settings, meta=META, progress=False, **kw)
+    return build_index(chunks, embedder or CountingEmbedder(), settings, meta=META, **kw)
 
 
 def generations(settings: Settings) -> list[str]:
     """Generations present: directories (FAISS) or collections (Milvus)."""
     target = milvus_target(settings)
     if target is not None:
-        return index_milvus.generations(target)
+        return milvus_client.generations(target)
     return sorted(p.name for p in settings.index_dir.glob("gen-*"))
 
 
@@ -144,7 +137,7 @@ def current(settings: Settings) -> str | None:
     """What is live: CURRENT's content (FAISS) or the collection the alias names (Milvus)."""
     target = milvus_target(settings)
     if target is not None:
-        return index_milvus.live_collection(target)
+        return milvus_client.live_collection(target)
     return (settings.index_dir / "CURRENT").read_text()
 
 
@@ -256,7 +249,7 @@ def test_incremental_rebuild_embeds_only_new_and_changed(settings: Settings) -> 
     stats = build(chunks, settings, e, full=True, clear_cache=True)
     assert sorted(e.seen) == sorted(c.text for c in chunks)
     # the cache gone, the previous generation still supplies vectors
-    index_mod.clear_cache(settings)
+    vectors.clear_cache(settings)
     e = CountingEmbedder()
     stats = build(chunks, settings, e)
     assert e.seen == [] and stats.from_index == 7
@@ -305,7 +298,7 @@ def test_failed_embedding_keeps_old_index_and_leaves_nothing(
 
 # the step that writes the data, and the swap, on each backend
 STEPS = {
-    "faiss": (index_mod, ["_write_bm25", "_write_current"]),
+    "faiss": (index_mod, ["write_bm25", "write_current"]),
     "milvus": (index_milvus, ["_insert_rows", "_switch_alias"]),
 }
 
@@ -349,7 +342,7 @@ def test_opened_index_keeps_answering_after_swaps(settings: Settings) -> None:
         assert not old.path.exists()  # pruned on disk...
         assert answers(old, e) == expected  # ...but the opened index still answers (all in memory)
     else:  # the collection was dropped: a clear error that says how to pick up the new one
-        with pytest.raises(index_milvus.IndexGoneError, match="Reopen"):
+        with pytest.raises(milvus_client.IndexGoneError, match="Reopen"):
             answers(old, e)
 
 
@@ -371,7 +364,8 @@ def test_mismatched_embedder_or_dimension_is_an_error(settings: Settings) -> Non
 
 def test_changed_tokenizer_asks_for_rebuild(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     build(make_chunks(), settings)
-    monkeypatch.setattr(index_mod, "TOKENIZER_VERSION", "kw-next")
+    for module in (faiss_store, milvus_index):
+        monkeypatch.setattr(module, "TOKENIZER_VERSION", "kw-next")
     with pytest.raises(IndexMismatchError, match="paperqa index"):
         open_index(settings)
 
@@ -398,7 +392,8 @@ def test_bad_input_is_refused(settings: Settings) -> None:
 
 
 def test_hnsw_past_threshold(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index_mod, "HNSW_THRESHOLD", 3)
+    for module in (faiss_store, index_milvus):
+        monkeypatch.setattr(module, "HNSW_THRESHOLD", 3)
     stats = build(make_chunks(), settings)
     ix, e = open_index(settings), HashEmbedder(64)
     if milvus_target(settings) is None:
@@ -407,7 +402,7 @@ def test_hnsw_past_threshold(settings: Settings, monkeypatch: pytest.MonkeyPatch
         assert stats.index_type == "milvus-HNSW" and ix.manifest["milvus"]["type"] == "HNSW"
     q = e.encode_query("frozen 4-bit quantized language model with low rank adapters")
     assert ix.chunk(ix.search_dense(q, 3)[0][0]).chunk_id == "2305.14314:paper:1:0"
-    monkeypatch.setattr(index_mod, "EXACT_SUBSET_MAX", 0)  # force faiss's ID selector path
+    monkeypatch.setattr(faiss_store, "EXACT_SUBSET_MAX", 0)  # force faiss's ID selector path
     hits = ix.search_dense(q, 5, allowed={"1706.03762"})
     assert hits and {ix.chunk(r).paper_id for r, _ in hits} == {"1706.03762"}
 
@@ -433,7 +428,7 @@ def test_chunks_file_is_plain_json_lines(faiss_settings: Settings) -> None:
 @pytest.mark.slow
 def test_real_minilm_index_ranks_the_right_chunk(settings: Settings) -> None:
     e = load_embedder("minilm")
-    build_index(make_chunks(), e, settings, meta=META, progress=False)
+    build_index(make_chunks(), e, settings, meta=META)
     ix = open_index(settings, "minilm")
     assert ix.manifest["embedder"] == "minilm:all-MiniLM-L6-v2" and ix.dim == 384
     top = ix.search_dense(e.encode_query("Which model relies on attention instead of recurrent networks?"), 3)

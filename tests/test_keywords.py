@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from paperqa import keywords
-from paperqa.keywords import s_stem, tokenize
+from paperqa.search import keywords
+from paperqa.search.keywords import s_stem, tokenize
 
 
 def shared(a: str, b: str) -> set[str]:
@@ -66,7 +66,7 @@ def test_empty_and_punctuation_only() -> None:
 
 
 def test_jieba_loads_quietly(capfd: pytest.CaptureFixture[str]) -> None:
-    keywords._jieba.cache_clear()
+    keywords.load_jieba.cache_clear()
     tokenize("大模型")
     captured = capfd.readouterr()
     assert "prefix dict" not in captured.err and captured.out == ""

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from paperqa import index_milvus as mv
-from paperqa.embedders import HashEmbedder
 from paperqa.errors import PaperqaError
-from paperqa.index import build_index, open_index
+from paperqa.search import milvus_client as mc
+from paperqa.search.hash_embedder import HashEmbedder
+from paperqa.search.index import build_index, open_index
 from paperqa.settings import Settings
 from test_index import META, CountingEmbedder, make_chunks
 
@@ -41,18 +41,18 @@ QUERIES = [
 
 def test_index_spec_names_the_backend(tmp_path: Path) -> None:
     idx = tmp_path / "index"
-    assert mv.parse_index_spec("faiss", idx) is None and mv.parse_index_spec(None, idx) is None
-    lite = mv.parse_index_spec("milvus", idx)
+    assert mc.parse_index_spec("faiss", idx) is None and mc.parse_index_spec(None, idx) is None
+    lite = mc.parse_index_spec("milvus", idx)
     assert lite is not None and lite.lite_path == idx / "milvus.db" and lite.alias == "paperqa_live"
-    own = mv.parse_index_spec(f"milvus-lite:{tmp_path}/x/team.db", idx)
+    own = mc.parse_index_spec(f"milvus-lite:{tmp_path}/x/team.db", idx)
     assert own is not None and own.lite_path == tmp_path / "x" / "team.db"
-    server = mv.parse_index_spec("milvus://alice:s3cret@milvus.lab:19531/llmlist", idx)
+    server = mc.parse_index_spec("milvus://alice:s3cret@milvus.lab:19531/llmlist", idx)
     assert server is not None and server.uri == "http://milvus.lab:19531" and server.lite_path is None
     assert server.token == "alice:s3cret" and server.prefix == "llmlist" and server.alias == "llmlist_live"
-    assert mv.parse_index_spec("milvus://milvus.lab", idx).uri == "http://milvus.lab:19530"
+    assert mc.parse_index_spec("milvus://milvus.lab", idx).uri == "http://milvus.lab:19530"
     for bad in ("elastic", "milvus://", "milvus://h:1/bad-name", "milvus-lite:"):
-        with pytest.raises(mv.IndexConfigError, match="PAPERQA_INDEX") as err:
-            mv.parse_index_spec(bad, idx)
+        with pytest.raises(mc.IndexConfigError, match="PAPERQA_INDEX") as err:
+            mc.parse_index_spec(bad, idx)
         assert isinstance(err.value, PaperqaError)
 
 
@@ -61,7 +61,7 @@ def test_milvus_answers_exactly_as_faiss(tmp_path: Path) -> None:
     opened = {}
     for backend in ("faiss", "milvus"):
         settings = Settings(home=tmp_path / backend, index=backend)
-        build_index(make_chunks(), CountingEmbedder(), settings, meta=META, progress=False)
+        build_index(make_chunks(), CountingEmbedder(), settings, meta=META)
         opened[backend] = open_index(settings, "hash:64")
     f, m = opened["faiss"], opened["milvus"]
     assert f.chunks == m.chunks and f.manifest["counts"] == m.manifest["counts"]
@@ -83,19 +83,19 @@ def test_milvus_answers_exactly_as_faiss(tmp_path: Path) -> None:
 
 def test_generations_are_collections_behind_one_alias(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, index="milvus")
-    target = mv.parse_index_spec("milvus", settings.index_dir)
+    target = mc.parse_index_spec("milvus", settings.index_dir)
     assert target is not None
     chunks = make_chunks()
-    first = build_index(chunks, CountingEmbedder(), settings, meta=META, progress=False)
-    second = build_index(chunks[:4], CountingEmbedder(), settings, meta=META, progress=False)
+    first = build_index(chunks, CountingEmbedder(), settings, meta=META)
+    second = build_index(chunks[:4], CountingEmbedder(), settings, meta=META)
     assert second.from_index == 4 and second.embedded == 0  # vectors came from the live collection
-    assert mv.live_collection(target) == target.collection(second.generation)
-    assert mv.generations(target) == sorted(
+    assert mc.live_collection(target) == target.collection(second.generation)
+    assert mc.generations(target) == sorted(
         [target.collection(first.generation), target.collection(second.generation)]
     )
-    third = build_index(chunks[:2], CountingEmbedder(), settings, meta=META, progress=False)
+    third = build_index(chunks[:2], CountingEmbedder(), settings, meta=META)
     assert third.removed == (target.collection(first.generation),)
-    manifest = mv.read_milvus_manifest(target)
+    manifest = mc.read_milvus_manifest(target)
     assert manifest is not None and manifest["generation"] == third.generation
     assert manifest["milvus"]["collection"] == target.collection(third.generation)
     assert manifest["backend"] == "milvus" and manifest["counts"]["chunks"] == 2
@@ -105,7 +105,7 @@ def test_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, index="milvus://127.0.0.1:9")
     t0 = time.perf_counter()
     with pytest.raises(
-        mv.IndexBackendError, match=r"Cannot reach milvus at http://127.0.0.1:9.*PAPERQA_INDEX"
+        mc.IndexBackendError, match=r"Cannot reach milvus at http://127.0.0.1:9.*PAPERQA_INDEX"
     ):
         open_index(settings)
     assert time.perf_counter() - t0 < 30
@@ -126,7 +126,7 @@ def test_lite_file_held_by_another_process_is_one_clear_error(tmp_path: Path) ->
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-        with pytest.raises(mv.IndexBackendError, match="another process holds it"):
+        with pytest.raises(mc.IndexBackendError, match="another process holds it"):
             open_index(Settings(home=tmp_path, index=f"milvus-lite:{db}"))
     finally:
         holder.kill()
@@ -139,7 +139,7 @@ def paperqa(home: Path, *args: str, index: str | None = None) -> subprocess.Comp
     if index:
         env["PAPERQA_INDEX"] = index
     return subprocess.run(
-        [sys.executable, "-m", "paperqa.cli", *args], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-m", "paperqa.app.cli", *args], capture_output=True, text=True, env=env, timeout=600
     )
 
 
@@ -155,7 +155,8 @@ def test_cli_index_backend_milvus_end_to_end(tmp_path: Path) -> None:
     assert paperqa(faiss_home, "index", "--json").returncode == 0
 
     missing = paperqa(milvus_home, "search", "QLoRA", "--json")  # FAISS asked for: not built here
-    assert missing.returncode == 2 and "paperqa index" in missing.stderr
+    assert missing.returncode == 2 and "PAPERQA_INDEX=milvus" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1  # one line, no pymilvus/grpc chatter
 
     q = "How does QLoRA save memory?"
     hits = {h: paperqa(h, "search", q, "-k", "5", "--json", index="milvus") for h in (milvus_home,)}

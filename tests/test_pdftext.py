@@ -11,7 +11,7 @@ import pytest
 
 import pdfgen
 from paperqa.errors import UsageError
-from paperqa.pdfclean import (
+from paperqa.parse.clean import (
     clean_pages,
     join_hyphenated,
     normalize_chars,
@@ -20,8 +20,7 @@ from paperqa.pdfclean import (
     tidy_spacing,
     vocabulary,
 )
-from paperqa.pdfsections import parse_heading
-from paperqa.pdftext import (
+from paperqa.parse.pdftext import (
     DEFAULT_PARSER,
     PARSERS,
     PdfError,
@@ -32,6 +31,7 @@ from paperqa.pdftext import (
     section_at,
     sections,
 )
+from paperqa.parse.sections import parse_heading
 from paperqa.settings import Settings
 
 LIGATURE_GLYPHS = re.compile("[\ufb00-\ufb06]")
@@ -178,9 +178,9 @@ def test_parser_setting_and_default():
 
 def test_stored_page_texts_are_keyed_by_parser(tmp_path):
     """A page text stored from pypdf is not served when PDFium is asked for, and back."""
-    from paperqa.ingest import page_texts
+    from paperqa.parse.ingest import page_texts
+    from paperqa.parse.textstore import save_pages
     from paperqa.records import Page
-    from paperqa.textstore import save_pages
 
     pdf = pdfgen.write_pdf(pdfgen.sample_spec(), tmp_path / "zebra.pdf")
     with_pypdf = Settings(home=tmp_path, parser="pypdf")

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from paperqa import Library, Settings
-from paperqa.cli import app
+from paperqa.app.cli import app
 from pdfgen import P, sample_spec, write_pdf
 
 runner = CliRunner()
@@ -29,7 +29,7 @@ def cli(home: Path, *args: str, embedder: str = "hash"):
 def paperqa(home: Path, *args: str, embedder: str = "hash") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PAPERQA_EMBEDDER": embedder, "PAPERQA_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "paperqa.cli", *args], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "paperqa.app.cli", *args], capture_output=True, text=True, env=env
     )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from paperqa.catalog import load_catalog
+from paperqa.catalog.catalog import load_catalog
 from paperqa.records import Chunk
-from paperqa.retrieve import FusionParams, NameLinker, diversify, fuse, rrf, search_query
+from paperqa.search.retrieve import FusionParams, NameLinker, diversify, fuse, rrf, search_query
 from paperqa.settings import Settings
 
 

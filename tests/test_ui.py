@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
+from paperqa.app.web import WebAppNotFoundError, load_app_module
 from paperqa.library import Library
 from paperqa.records import Answer, Citation, Correction, Paper, Quote, SummaryEntry
 from paperqa.settings import Settings
-from paperqa.webapp import WebAppNotFoundError, load_app_module
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +228,7 @@ def test_export_controls_under_the_answer_are_escaped_and_one_line(ui: ModuleTyp
 
 
 def test_export_texts_come_from_paperqa_export(ui: ModuleType, tmp_path: Path) -> None:
-    pytest.importorskip("paperqa.export")
+    pytest.importorskip("paperqa.keep.export")
     lib = Library(Settings.load(env={}, home=tmp_path))
     exported = ui.export_texts(lib, answer())
     assert exported is not None
@@ -266,7 +266,7 @@ def test_declined_chinese_answer_also_says_it_in_chinese(ui: ModuleType) -> None
         closest=(),
     )
     md = ui.answer_markdown(declined, find)
-    assert "does not cover this" in md and "阅读清单没有涉及这个问题" in md
+    assert "does not cover this" in md and "阅读清单中的论文没有涉及这个问题" in md
     assert "Closest papers" not in md
 
 
@@ -547,7 +547,7 @@ def test_loader_finds_the_ui_shipped_inside_an_installed_wheel(
     """No checkout: the wheel carries ui/ as paperqa/ui (pyproject's force-include)."""
     import tomllib
 
-    from paperqa import webapp
+    from paperqa.app import web as webapp
 
     package = tmp_path / "site-packages" / "paperqa"
     (package / "ui").mkdir(parents=True)

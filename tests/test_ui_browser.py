@@ -133,7 +133,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def ui() -> ModuleType:
-    from paperqa.webapp import load_app_module
+    from paperqa.app.web import load_app_module
 
     return load_app_module()
 
@@ -148,7 +148,7 @@ def served(ui: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     lib = Library(Settings.load(home=home))
     pdf = write_pdf(QLORA_SPEC, tmp_path_factory.mktemp("pdf-in") / f"{QLORA}.pdf")
     assert [r.status for r in lib.add([pdf])] == ["added"]
-    lib.build_index(progress=False)
+    lib.build_index()
     server = ui.start(lib, host="127.0.0.1", port=_free_port())
     try:
         yield {"lib": lib, "url": server.url, "home": home, "server": server}

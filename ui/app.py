@@ -28,7 +28,7 @@ import gradio as gr
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 
-from paperqa.answer import DECLINE
+from paperqa.answer import DECLINE, ENGINES
 from paperqa.records import Answer, Citation, Correction, Paper, SummaryEntry
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("paperqa.ui")
 
 MAX_QUESTION_CHARS = 2000
-ENGINES = ("extractive", "llama", "openai")
 MAX_K = 20
 PDF_ROUTE = "/paperqa/pdf"  # + /<paper_id>; serves only PDFs the manifest lists under corpus/pdfs
 READER_ROUTE = "/paperqa/reader"  # ?paper=&page=&quote=&title=: PDF.js at the page, quote highlighted
@@ -77,10 +76,8 @@ EXAMPLES = (
     "RLHF 是如何让模型遵循指令的？",
     "LoRA 为什么只训练低秩矩阵？",
 )
-DECLINED_EN = "The reading list does not cover this."
-DECLINED_ZH = "阅读清单没有涉及这个问题。"
 # The sentences the pipeline declines with; the head above already says them, so they are not repeated.
-_STOCK_DECLINES = frozenset({DECLINED_EN, DECLINED_ZH, *DECLINE.values()})
+_STOCK_DECLINES = frozenset(DECLINE.values())
 # What starts a tag or an entity, and the markdown marks that act anywhere in a line. An
 # underscore inside a word (max_seq_len) is not emphasis and stays as typed.
 _HTML_START = re.compile(r"<|&(?=#?[A-Za-z0-9]+;)")
@@ -311,9 +308,9 @@ def citation_card_html(
 def declined_html(answer: Answer, find: Callable[[str], Paper | None]) -> str:
     """A declined answer: say plainly the list does not cover it, and offer the closest papers."""
     said = answer.answer.strip()
-    lines = [f'<div class="pqa-declined"><div class="pqa-declined-head">{esc(DECLINED_EN)}']
+    lines = [f'<div class="pqa-declined"><div class="pqa-declined-head">{esc(DECLINE["en"])}']
     if answer.language == "zh":
-        lines.append(f" {esc(DECLINED_ZH)}")
+        lines.append(f" {esc(DECLINE['zh'])}")
     lines.append("</div>")
     if said and said not in _STOCK_DECLINES:  # the engine's own words, unless it is the stock line
         lines.append(f'<div class="pqa-declined-text">{esc_block(said)}</div>')
@@ -384,12 +381,12 @@ def answer_markdown(
 
 
 def export_texts(lib: Any, answer: Answer) -> tuple[str, str] | None:
-    """The answer as Markdown and its cited papers as BibTeX (paperqa.export); None if unavailable.
+    """The answer as Markdown and its cited papers as BibTeX (paperqa.keep.export); None if unavailable.
 
     Exporting is a convenience: a failure is logged and the answer is shown without it.
     """
     try:
-        from paperqa.export import manifest_authors, to_bibtex, to_markdown
+        from paperqa.keep.export import manifest_authors, to_bibtex, to_markdown
     except ImportError:
         return None
     try:
@@ -554,7 +551,7 @@ class CorpusStatus:
 
 def corpus_status(lib: Any) -> CorpusStatus:
     """Read the manifests (cheap) and, when an index exists, its chunk records."""
-    from paperqa.manifest import load_manifest
+    from paperqa.corpus.manifest import load_manifest
 
     try:
         pdf_pages = {pid: e.pages for pid, e in load_manifest(lib.settings).items()}
@@ -816,12 +813,15 @@ CSS = f"""
 .pqa-evidence {{ color: var(--body-text-color-subdued); font-size: var(--text-sm); }}
 """
 
-INTRO = (
-    "## paperqa — ask the reading list\n"
-    "Questions in English or Chinese about the 111 classic LLM papers on the reading lists. "
-    "Answers cite the paper, the page, a quote and the list's own summary entry; "
-    "open a source card for the details."
-)
+
+def intro(papers: int) -> str:
+    """The chat's opening words; `papers`: how many papers the catalog has."""
+    return (
+        "## paperqa — ask the reading list\n"
+        f"Questions in English or Chinese about the {papers} classic LLM papers on the reading lists. "
+        "Answers cite the paper, the page, a quote and the list's own summary entry; "
+        "open a source card for the details."
+    )
 
 
 def _theme() -> gr.themes.Base:
@@ -879,7 +879,7 @@ def build_app(lib: Library, *, concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
         return history_html(lib, query or "")
 
     with gr.Blocks(title="paperqa — LLM reading list", analytics_enabled=False) as demo:
-        gr.Markdown(INTRO)
+        gr.Markdown(intro(len(lib.catalog.papers)))
         status = gr.Markdown("", elem_id="pqa-status")
         with gr.Row(equal_height=False, elem_id="pqa-main"):
             with gr.Column(scale=5, min_width=480), gr.Tabs():

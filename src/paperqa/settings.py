@@ -56,7 +56,7 @@ class Settings:
     )
     device: str = "cpu"
     # faiss (embedded default) | milvus (milvus-lite file index/milvus.db) | milvus-lite:/path/file.db
-    # | milvus://host:19530 (a Milvus server or cluster shared by a group); see index_milvus.py
+    # | milvus://host:19530 (a Milvus server or cluster shared by a group); see search/milvus.py
     index: str = "faiss"
     # answers
     engine: str = "extractive"  # extractive | llama | openai

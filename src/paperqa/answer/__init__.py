@@ -15,6 +15,7 @@ from .confidence import DEFAULT_MIN_CONFIDENCE, DeclineParams, confidence, unkno
 from .pipeline import (
     DECLINE,
     DECLINE_UNKNOWN,
+    ENGINES,
     answer,
     answer_stream,
     closest_papers,
@@ -27,6 +28,7 @@ __all__ = [
     "DECLINE",
     "DECLINE_UNKNOWN",
     "DEFAULT_MIN_CONFIDENCE",
+    "ENGINES",
     "AnswerEngine",
     "DeclineParams",
     "EngineError",

@@ -22,10 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..keywords import tokenize
+from ..params import load_params
 from ..records import Passage
+from ..search.keywords import tokenize
 from .base import PaperLookup
-from .params import load_params
 from .text import Term, TermWeights, named_phrases, question_terms, stems, term_matches
 
 PARAMS_FILE = Path(__file__).with_name("decline_params.json")

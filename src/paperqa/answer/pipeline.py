@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..records import Answer, Passage
-from ..retrieve import search_query
+from ..search.retrieve import search_query
 from ..settings import Settings
 from .base import AnswerEngine, EngineError, PaperLookup, Source, short_name
 from .citations import CitationMapper, build_citations, make_sources
 from .confidence import decline_signals, should_decline
+from .extractive import ExtractiveEngine
+from .llama import LlamaEngine
+from .openai_compat import OpenAIEngine
 from .text import clean_question, detect_language, stems
 
 FALLBACK_LEAD = {
@@ -45,55 +49,27 @@ _REFUSAL_RE = re.compile(
 )
 
 
+ENGINES = ("extractive", "llama", "openai")  # the one list of engine names (CLI, UI, settings)
+
+
 def load_engine(settings: Settings) -> AnswerEngine:
     """The engine `settings.engine` names. Cheap: a model is loaded on first use, once per object."""
     name = settings.engine.strip().lower()
     if name == "extractive":
-        from .extractive import ExtractiveEngine
-
         return ExtractiveEngine()
     if name == "llama":
-        from .llama import LlamaEngine
-
         return LlamaEngine(settings)
     if name == "openai":
-        from .openai_compat import OpenAIEngine
-
         return OpenAIEngine(settings)
-    raise EngineError(f"unknown answer engine '{settings.engine}': use extractive, llama or openai")
+    names = ", ".join(ENGINES[:-1]) + " or " + ENGINES[-1]
+    raise EngineError(f"unknown answer engine '{settings.engine}': use {names}")
 
 
-def answer(
-    question: str,
-    passages: Sequence[Passage],
-    *,
-    catalog: PaperLookup,
-    settings: Settings,
-    page_text: Callable[[str, int], str],
-    pdf_path: Callable[[str], Path | None],
-    engine: AnswerEngine | None = None,
-    min_confidence: float | None = None,
-    known: Callable[[str], bool] | None = None,
-    language: str | None = None,
-) -> Answer:
-    """The whole answer at once (see `answer_stream`)."""
-    result: Answer | None = None
-    for item in answer_stream(
-        question,
-        passages,
-        catalog=catalog,
-        settings=settings,
-        page_text=page_text,
-        pdf_path=pdf_path,
-        engine=engine,
-        min_confidence=min_confidence,
-        known=known,
-        language=language,
-    ):
-        if isinstance(item, Answer):
-            result = item
-    assert result is not None
-    return result
+def answer(question: str, passages: Sequence[Passage], **options: Any) -> Answer:
+    """The whole answer at once (see `answer_stream` for the options)."""
+    *_, final = answer_stream(question, passages, **options)
+    assert isinstance(final, Answer)
+    return final
 
 
 def answer_stream(
@@ -125,51 +101,22 @@ def answer_stream(
     if min_confidence is None:
         min_confidence = getattr(settings, "min_confidence", None)
     # judged on the question's topic: a "which papers ... are about X" frame says nothing of X
-    topic = search_query(question)
-    signals = decline_signals(topic, passages, catalog=catalog, known=known)
+    signals = decline_signals(search_query(question), passages, catalog=catalog, known=known)
     if not passages or should_decline(signals, min_confidence=min_confidence):
-        unknown = signals.unknown
-        declined = _declined(asked, lang, passages, eng.name, t0, unknown=unknown, catalog=catalog)
+        declined = _declined(asked, lang, passages, eng.name, t0, unknown=signals.unknown, catalog=catalog)
         yield declined.answer
         yield declined
         return
-
+    draft = _Draft(t0)
     sources = make_sources(eng.select(question, lang, passages, catalog), catalog, page_text)
     mapper = CitationMapper(len(sources))
-    parts: list[str] = []
-    first_ms: float | None = None
-    for delta in eng.generate(question, lang, sources):
-        out = mapper.feed(delta)
-        if not parts:
-            out = out.lstrip()
-        if out:
-            if first_ms is None:
-                first_ms = _ms(t0)
-            parts.append(out)
-            yield out
-    tail = mapper.finish()
-    if tail:
-        parts.append(tail)
-        yield tail
-    text = "".join(parts)
+    yield from _stream(eng.generate(question, lang, sources), mapper, draft, first=True)
     order = mapper.order
-    if not order and (not text.strip() or _REFUSAL_RE.search(text)) and eng.name != "extractive":
-        # Retrieval was confident (we are past the threshold), so a small model's refusal is not
-        # the last word: what the passages say follows, with verified citations.
+    if not order and (not draft.text.strip() or _REFUSAL_RE.search(draft.text)) and eng.name != "extractive":
         fallback = load_engine(settings.with_(engine="extractive"))
         sources = make_sources(fallback.select(question, lang, passages, catalog), catalog, page_text)
-        mapper = CitationMapper(len(sources))
-        lead = ("\n\n" if text.strip() else "") + FALLBACK_LEAD[lang]
-        parts.append(lead)
-        yield lead
-        for delta in [*fallback.generate(question, lang, sources), None]:
-            out = mapper.feed(delta) if delta is not None else mapper.finish()
-            if out:
-                first_ms = first_ms if first_ms is not None else _ms(t0)
-                parts.append(out)
-                yield out
-        text = "".join(parts)
-        order = mapper.order
+        order = yield from _fall_back(fallback, question, lang, sources, draft)
+    text = draft.text
     if not order:
         if not text.strip() or _REFUSAL_RE.search(text):
             declined = _declined(asked, lang, passages, eng.name, t0, text=text.strip() or None)
@@ -183,15 +130,55 @@ def answer_stream(
         yield suffix
     citations = build_citations(sources, order, text, question, pdf_path)
     total = _ms(t0)
-    yield Answer(
-        question=asked,
-        answer=text,
-        language=lang,
-        declined=False,
-        citations=citations,
-        engine=eng.name,
-        timings={"first_token_ms": first_ms if first_ms is not None else total, "total_ms": total},
-    )
+    timings = {"first_token_ms": draft.first_ms if draft.first_ms is not None else total, "total_ms": total}
+    yield Answer(asked, text, lang, declined=False, citations=citations, engine=eng.name, timings=timings)
+
+
+class _Draft:
+    """The answer text as it streams, and when its first words came."""
+
+    def __init__(self, t0: float):
+        self.t0 = t0
+        self.parts: list[str] = []
+        self.first_ms: float | None = None
+
+    def add(self, out: str, timed: bool = True) -> str:
+        if out:
+            if timed and self.first_ms is None:
+                self.first_ms = _ms(self.t0)
+            self.parts.append(out)
+        return out
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _stream(deltas: Iterable[str], mapper: CitationMapper, draft: _Draft, *, first: bool) -> Iterator[str]:
+    """An engine's deltas with citation markers mapped to sources. `first`: the answer's opening
+    (leading whitespace dropped; the mapper's tail does not count as the first token)."""
+    for delta in deltas:
+        out = mapper.feed(delta)
+        if first and not draft.parts:
+            out = out.lstrip()
+        if draft.add(out):
+            yield out
+    tail = mapper.finish()
+    if draft.add(tail, timed=not first):
+        yield tail
+
+
+def _fall_back(
+    fallback: AnswerEngine, question: str, lang: str, sources: list[Source], draft: _Draft
+) -> Generator[str, None, list[int]]:
+    """Retrieval was confident (we are past the threshold), so a small model's refusal is not the
+    last word: what the passages say follows, with verified citations. Returns the cited order."""
+    mapper = CitationMapper(len(sources))
+    lead = ("\n\n" if draft.text.strip() else "") + FALLBACK_LEAD[lang]
+    draft.parts.append(lead)
+    yield lead
+    yield from _stream(fallback.generate(question, lang, sources), mapper, draft, first=False)
+    return mapper.order
 
 
 def _fallback_markers(text: str, sources: Sequence[Source]) -> list[int]:

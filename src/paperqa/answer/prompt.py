@@ -31,8 +31,8 @@ class PromptParams:
     nugget recall on the evaluation questions, Qwen2.5-1.5B on 2 threads)."""
 
     max_passages: int = 4  # more short passages keep more of the facts than fewer long ones
-    passage_tokens: int = 420  # budget for the numbered passages, headers included (~1 s per 80)
-    passage_words: int = 80  # a passage is cut to this many words around its best sentence
+    passage_tokens: int = 480  # budget for the numbered passages, headers included (~1 s per 80)
+    passage_words: int = 100  # a passage is cut to this many words around its best sentence
     relative_score: float = 0.3  # a passage the ranking scores under 30% of the best is noise
     header_tokens: int = 12  # the "[n] Title, year (p. 4)" line's overhead beyond the title
 
@@ -44,18 +44,27 @@ PROMPT_PARAMS = PromptParams()
 SYSTEM = (
     "You answer questions about research papers using only the numbered passages given with the "
     "question.\n"
-    "- Answer the question directly: the first sentence states the answer itself, with no preamble.\n"
+    "- Answer the question directly: the first sentence states the answer itself, with no preamble "
+    "and without repeating the question.\n"
+    "- State the specific facts the passages give (names, numbers, methods); name the paper, not "
+    '"the passage".\n'
     "- Write 2 to 4 short sentences in the language of the question: English for an English question, "
-    "简体中文 for a Chinese question (中文问题用中文回答).\n"
+    "简体中文 for a Chinese question (中文问题用中文回答，英文术语可保留原文).\n"
     "- After each sentence put the number of the passage it comes from in square brackets, like [1] or "
     "[2][3]. Cite only the numbers of the given passages.\n"
     "- If the passages do not answer the question, reply exactly: The reading list does not cover this. "
-    "(in Chinese: 阅读清单中的论文没有涉及这个问题。)"
+    "(in Chinese: 阅读清单中的论文没有涉及这个问题。)\n\n"
+    "Example passage:\n[1] Sparse Expert Models, 2021 (p. 3)\n"
+    "Each token is routed to 2 of the 64 experts, so only about 3% of the parameters are used per token.\n"
+    "Question: How many experts does each token use in Sparse Expert Models?\n"
+    "Answer: Each token uses 2 of the 64 experts, so only about 3% of the parameters are active for it [1].\n"
+    "问题：Sparse Expert Models 中每个词元用到几个专家？\n"
+    "回答：每个词元只用到 64 个专家中的 2 个（2 of 64 experts），约占参数的 3% [1]。"
 )
 PASSAGES_LEAD = "Passages:\n\n"  # the user turn opens with fixed text too
 _ASK = {
-    "en": "Question: {q}\nAnswer the question directly in English, citing the passages like [1].",
-    "zh": "问题：{q}\n请用中文直接回答这个问题，并用 [1] 这样的编号引用段落。",
+    "en": "Question: {q}\nAnswer in English with the specific facts of the passages, citing them like [1].",
+    "zh": "问题：{q}\n请用中文回答，写出段落中的具体事实，并用 [1] 这样的编号引用段落。",
 }
 
 

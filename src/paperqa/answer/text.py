@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ..keywords import EN_STOPWORDS, tokenize
+from ..cjk import CJK_IDEOGRAPHS
+from ..search.keywords import EN_STOPWORDS, tokenize
 from .dictionary import chinese_for, english_for, has_entry
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
 _LATIN_LETTER_RE = re.compile(r"[A-Za-z]")
 _WS_RE = re.compile(r"\s+")
 # Bibliography markers inside paper text ("[28]", "[40, 62, 43]", "[3-5]"): noise in an answer,
@@ -57,7 +58,7 @@ _ABBREV = word_set(
     """e.g i.e al fig figs eq eqs sec secs vs cf resp approx no nos tab tabs ref refs etc
     appx app alg ch dr mr ms inc st def thm lemma prop"""
 )
-_EN_BOUNDARY_RE = re.compile(r"[.!?][\"”’')\]]*(?=\s+[\"“'(\[A-Z0-9\u4e00-\u9fff])")
+_EN_BOUNDARY_RE = re.compile(rf"[.!?][\"”’')\]]*(?=\s+[\"“'(\[A-Z0-9{CJK_IDEOGRAPHS}])")
 _BULLET_RE = re.compile(r"(?:^|(?<=\s))[•●▪◦∙]\s*")
 _ZH_BOUNDARY_RE = re.compile(r"[。！？；]+[”’\"')）]*")
 
@@ -146,7 +147,7 @@ def estimate_tokens(text: str) -> int:
     """Rough LLM token count without a tokenizer: ~1.3 per English word, ~0.8 per Chinese character."""
     cjk = len(_CJK_RE.findall(text))
     words = len(re.findall(r"[A-Za-z0-9]+", text))
-    other = len(re.findall(r"[^\sA-Za-z0-9\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", text))
+    other = len(re.findall(rf"[^\sA-Za-z0-9{CJK_IDEOGRAPHS}]", text))
     return int(words * 1.3 + cjk * 0.8 + other * 0.5) + 1
 
 

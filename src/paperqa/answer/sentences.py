@@ -1,0 +1,377 @@
+"""The extractive engine's first half: which sentences of the passages may be quoted, and how well
+each answers the question (fitted weights in `sentence_params.json`, `scripts/fit_sentences.py`),
+picked with a redundancy penalty (maximal marginal relevance).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..cjk import CJK_IDEOGRAPHS
+from ..search.keywords import tokenize
+from ..search.rerank import SECTION_KINDS, section_kind
+from .base import Source
+from .text import Term, collapse_ws, lite_stem, stems, term_matches, word_set
+
+LOWER_FIRST = word_set(
+    """The This These That Those It Its In To A An For By With Since Because However Therefore
+    Thus Unlike Instead Each Both Such When While Using As Their Here Our We Most Many All First
+    Second Third Finally Then Also Moreover Furthermore Additionally Specifically Note One Another
+    Overall Recently More Given Although Compared Following Based After Before During Without Instead"""
+)
+
+
+_MATH_RE = re.compile(r"[=∈×≪≫≈∑∏√→←⊙≤≥]")
+
+
+_PANEL_RE = re.compile(r"^\((left|right|top|bottom)\)", re.IGNORECASE)
+
+
+_CAPTION_RE = re.compile(r"^(Figure|Fig\.|Table|Algorithm|\((left|right|top|bottom|a|b|c)\))", re.IGNORECASE)
+
+
+# A bibliography marker used as a word ("such as [17] and [9]"): without it the sentence breaks.
+_REF_AS_WORD_RE = re.compile(
+    r"\b(as|see|in|by|of|and|or|from|to|like|following|with|use|uses|e\.g\.|cf\.)\s*\[\d"
+)
+
+
+_NOT_PROSE = ("•", "arxiv preprint", "arxiv:", "in proceedings", "proceedings of", "preprint", "©")
+
+
+LIST_Q_RE = re.compile(
+    r"\bwhich (papers|works|articles|models)\b|\blist (the |all )?papers\b|\bwhat papers\b|"
+    r"哪些论文|哪几篇|哪些文章|哪些工作",
+    re.IGNORECASE,
+)
+
+
+_DEFINITION_Q_RE = re.compile(r"^\s*(what is|what are|what's|什么是)|是什么[？?]?\s*$", re.IGNORECASE)
+
+
+_DEFINITION_S_RE = re.compile(r"\b(is an?|are|we (present|propose|introduce))\b", re.IGNORECASE)
+
+
+LIST_ITEM_RE = re.compile(r"^\s*\d{1,2}\s*[.、)]")
+
+
+SENTENCE_PARAMS_FILE = Path(__file__).with_name("sentence_params.json")
+
+
+_CJK_CHARS_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
+
+
+_NOISE_ZH = ("解读之一", "翻译之一", "代码地址")
+
+
+@dataclass
+class Cand:
+    source: Source
+    index: int  # position among the source's sentences
+    text: str
+    page: int | None
+    toks: list[str]
+    rel: float = 0.0
+
+    @property
+    def zh(self) -> bool:
+        """Reading-list text (Chinese, even a line of English terms in it) rather than the paper's."""
+        return self.source.kind == "summary"
+
+
+def candidates(sources: Sequence[Source]) -> list[Cand]:
+    """Sentences worth showing: whole, mostly words (not a table or a formula), and verbatim in
+    their page, so the quote is the sentence itself (if no page text is there to check at all,
+    unchecked ones are used and their citations carry no quote)."""
+    out: list[Cand] = []
+    unchecked: list[Cand] = []  # used only when no page text can be checked at all
+    for src in sources:
+        for i, s in enumerate(src.sentences):
+            if not quotable(s.text, src.kind):
+                continue
+            cand = Cand(src, i, s.text, s.page, [lite_stem(t) for t in tokenize(s.text)])
+            (out if s.page is not None else unchecked).append(cand)
+    return out or unchecked
+
+
+def quotable(text: str, kind: str) -> bool:
+    flat = collapse_ws(text)
+    if _CJK_CHARS_RE.search(flat):
+        fragment = flat[0] in "，,、；;：:。）)”"  # cut after a quoted question mark
+        # a link label ("……的解读之一") says nothing; a line that goes on to say something does
+        said = flat
+        for n in _NOISE_ZH:
+            said = said.replace(n, "")
+        noisy = said != flat and len(_CJK_CHARS_RE.findall(said)) < 20
+        return len(flat) >= 12 and not fragment and not noisy
+    low = flat.lower()
+    if not 40 <= len(flat) <= 450 or "http" in low or "@" in low or any(n in low for n in _NOT_PROSE):
+        return False
+    if _REF_AS_WORD_RE.search(flat) or re.search(r".\b(Figure|Table|Fig\.) \d+:", flat):
+        return False  # a ref used as a word, or a caption glued to the text
+    if _PANEL_RE.match(flat):
+        return False  # "(right) Multi-Head Attention ...": a figure panel's caption
+    words_ = flat.split()
+    caps = sum(1 for w in words_[1:] if w[:1].isupper())
+    if len(words_) >= 8 and caps > 0.45 * (len(words_) - 1):
+        return False  # labels of a figure, or a title, read as one line
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) >= 4 and sum(map(len, lines)) / len(lines) < 30:
+        return False  # a table read row by row
+    if not (flat[0].isupper() or flat[0].isdigit() or flat[0] in '("“'):
+        return False  # starts mid-sentence: the chunk cut it
+    if kind == "paper" and flat[-1] not in '.!)"”:':
+        return False  # cut off by the chunk, or a question (rhetorical questions answer nothing)
+    chars = [c for c in flat if not c.isspace()]
+    letters = sum(c.isalpha() for c in chars)
+    words = flat.split()
+    numeric = sum(1 for w in words if re.search(r"\d", w))
+    return letters >= 0.65 * len(chars) and numeric <= 0.25 * len(words)
+
+
+_NUMBER_Q_RE = re.compile(r"\bhow (many|much|large|big|long)\b|多少|几个|多大|多长|多久", re.IGNORECASE)
+
+
+_WHY_Q_RE = re.compile(r"\bwhy\b|为什么|为何", re.IGNORECASE)
+
+
+_REASON_S_RE = re.compile(r"\b(because|since|due to|so that|in order to|allows?|enables?)\b", re.IGNORECASE)
+
+
+_NUMBER_S_RE = re.compile(r"\d")
+
+
+def sentence_feature_names() -> tuple[str, ...]:
+    sections = tuple(f"sec_{k}" for k in SECTION_KINDS)
+    return (
+        "bm25",
+        "coverage",
+        "coverage_topic",
+        "named_miss",
+        "title_cov",
+        "source_rank",
+        "source_score",
+        "position",
+        "summary",
+        "definition",
+        "number",
+        "reason",
+        "caption",
+        "math",
+        "length",
+        *sections,
+    )
+
+
+@dataclass(frozen=True)
+class SentenceParams:
+    """How sentences are chosen. `weights` is a logistic model over `sentence_feature_names()`,
+    fitted on the tuning half by `scripts/fit_sentences.py`; the MMR thresholds say when a
+    sentence is too weak or too repetitive to add after the first."""
+
+    k1: float = 1.2  # BM25 term-frequency saturation (the usual value)
+    b: float = 0.5  # BM25 length normalisation for paper sentences
+    b_summary: float = 0.2  # reading-list lines are short: their length says little
+    min_rel: float = 0.15  # a sentence below this share of the best one is not added
+    min_rel_third: float = 0.3  # ... nor, as a third sentence, below this
+    max_overlap: float = 0.6  # word overlap (Jaccard) over which a sentence repeats one picked
+    en_sentences: int = 3  # sentences in an English answer
+    zh_paper_sentences: int = 2  # sentences of the paper's own text in a Chinese answer
+    zh_summary_sentences: int = 2  # reading-list lines leading a Chinese answer
+    second_paper_share: float = 0.0  # a second paper joins a Chinese answer when its best sentence
+    # scores at least this share of the first paper's best
+    names: tuple[str, ...] = ()
+    mean: tuple[float, ...] = ()
+    scale: tuple[float, ...] = ()
+    weights: tuple[float, ...] = ()
+    bias: float = 0.0
+    fitted_on: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path = SENTENCE_PARAMS_FILE) -> SentenceParams:
+        if not path.is_file():
+            return cls()
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("names", "mean", "scale", "weights"):
+            raw[key] = tuple(raw.get(key, ()))
+        params = cls(**raw)
+        if params.weights and params.names != sentence_feature_names():
+            return cls(k1=params.k1, b=params.b, b_summary=params.b_summary)
+        return params
+
+    def save(self, path: Path = SENTENCE_PARAMS_FILE) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def sentence_features(
+    cands: list[Cand], terms: Sequence[Term], question: str, params: SentenceParams
+) -> np.ndarray:
+    """One row of `sentence_feature_names()` per candidate sentence, over this pool."""
+    names = sentence_feature_names()
+    if not cands:
+        return np.zeros((0, len(names)), dtype=np.float32)
+    name_sets = {id(c.source): name_stems(c.source) for c in cands}
+    total_w = sum(t.weight for t in terms) or 1.0
+    title_cov = {
+        k: sum(t.weight for t in terms if term_matches(t, v)) / total_w for k, v in name_sets.items()
+    }
+    avgdl = sum(len(c.toks) for c in cands) / len(cands) or 1.0
+    tfs = [_term_frequencies(c, terms, name_sets[id(c.source)]) for c in cands]
+    df = {t.token: sum(1 for x in tfs if x[t.token]) for t in terms}
+    named = [t for t in terms if t.named]
+    topic = [t for t in terms if not t.named]
+    topic_w = sum(t.weight for t in topic) or 1.0
+    on_topic = [any(tf[t.token] for t in named) for tf in tfs]
+    definition_q = bool(_DEFINITION_Q_RE.search(question))
+    number_q = bool(_NUMBER_Q_RE.search(question))
+    why_q = bool(_WHY_Q_RE.search(question))
+    top_score = max((c.source.passage.score for c in cands), default=0.0) or 1.0
+    rows = []
+    for c, tf, hit in zip(cands, tfs, on_topic, strict=True):
+        bm25 = _bm25(
+            tf, df, terms, len(cands), len(c.toks), avgdl, params.k1, params.b_summary if c.zh else params.b
+        )
+        sec = section_kind(c.source.passage.kind, c.source.passage.section)
+        values = {
+            "bm25": bm25,
+            "coverage": sum(t.weight for t in terms if tf[t.token]) / total_w,
+            # what the question asks about the thing it names: its other words
+            "coverage_topic": sum(t.weight for t in topic if tf[t.token]) / topic_w,
+            "named_miss": float(bool(named) and any(on_topic) and not hit),
+            "title_cov": title_cov[id(c.source)],
+            "source_rank": 1.0 / c.source.number,
+            "source_score": c.source.passage.score / top_score,
+            "position": 1.0 / (1 + c.index),
+            "summary": float(c.zh),
+            "definition": float(definition_q and bool(_DEFINITION_S_RE.search(c.text))),
+            "number": float(number_q and bool(_NUMBER_S_RE.search(c.text))),
+            "reason": float(why_q and bool(_REASON_S_RE.search(c.text))),
+            "caption": float(bool(_CAPTION_RE.match(c.text.lstrip()))),
+            "math": float(len(_MATH_RE.findall(c.text)) >= 3),
+            "length": min(len(c.text), 400) / 400,
+            **{f"sec_{k}": float(sec == k) for k in SECTION_KINDS},
+        }
+        rows.append([values[n] for n in names])
+    x = np.asarray(rows, dtype=np.float32)
+    top = x[:, 0].max()
+    if top > 0:
+        x[:, 0] /= top  # BM25 is relative to this pool
+    return x
+
+
+def _term_frequencies(c: Cand, terms: Sequence[Term], name_set: set[str]) -> dict[str, int]:
+    joined = set(c.toks) | {a + b_ for a, b_ in zip(c.toks, c.toks[1:], strict=False)}
+    tf: dict[str, int] = {}
+    for t in terms:
+        n = sum(1 for tok in c.toks if tok in t.alts) or (1 if any(a in joined for a in t.alts) else 0)
+        if not n and t.named and term_matches(t, name_set):
+            n = 1  # a sentence of the QLoRA paper is about QLoRA even when it says "we"
+        tf[t.token] = min(n, 1) if c.zh else n  # list notes repeat terms without saying more
+    return tf
+
+
+def _bm25(
+    tf: dict[str, int],
+    df: dict[str, int],
+    terms: Sequence[Term],
+    n: int,
+    length: int,
+    avgdl: float,
+    k1: float,
+    b: float,
+) -> float:
+    """BM25 of one sentence (`length` tokens) over the pool of `n` candidates."""
+    total = 0.0
+    for t in terms:
+        if tf[t.token]:
+            idf = math.log(1 + (n - df[t.token] + 0.5) / (df[t.token] + 0.5))
+            norm = tf[t.token] * (k1 + 1) / (tf[t.token] + k1 * (1 - b + b * length / avgdl))
+            total += t.weight * idf * norm
+    return total
+
+
+def score_sentences(cands: list[Cand], terms: Sequence[Term], question: str, params: SentenceParams) -> None:
+    """Each candidate's relevance: the fitted model's probability, or BM25 alone when unfitted."""
+    if not cands:
+        return
+    x = sentence_features(cands, terms, question, params)
+    if params.weights:
+        z = ((x - np.asarray(params.mean)) / np.asarray(params.scale)) @ np.asarray(
+            params.weights
+        ) + params.bias
+        rel = 1.0 / (1.0 + np.exp(-z))
+    else:
+        rel = x[:, 0]
+    for c, r in zip(cands, rel, strict=True):
+        c.rel = float(r)
+
+
+def similarity(a: Cand, b: Cand) -> float:
+    sa, sb = set(a.toks), set(b.toks)
+    return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
+
+
+def mmr(cands: list[Cand], k: int, lam: float, params: SentenceParams) -> list[Cand]:
+    """Relevant and not repeating each other; weak sentences are left out rather than padded in."""
+    if not cands:
+        return []
+    top = max(c.rel for c in cands)
+    if top <= 0:
+        return [min(cands, key=lambda c: (c.source.number, c.index))]
+    picked: list[Cand] = []
+    pool = list(cands)
+    while pool and len(picked) < k:
+
+        def mmr(c: Cand) -> float:
+            red = max((similarity(c, p) for p in picked), default=0.0)
+            return lam * c.rel / top - (1 - lam) * red
+
+        best = max(pool, key=mmr)
+        rel = best.rel / top
+        if picked and (
+            rel < params.min_rel
+            or (rel < params.min_rel_third and len(picked) >= 2)
+            or max(similarity(best, p) for p in picked) > params.max_overlap
+        ):
+            break
+        picked.append(best)
+        pool.remove(best)
+    return picked
+
+
+def with_named_papers(picked: list[Cand], cands: list[Cand], terms: Sequence[Term]) -> list[Cand]:
+    """ "LoRA vs QLoRA": each paper the question names gets a sentence of its own, when we have one."""
+    named = [t for t in terms if t.named]
+    if len(named) < 2:
+        return picked
+    out = list(picked)
+    for t in named:
+        own = [c for c in cands if term_matches(t, name_stems(c.source)) and c.rel > 0]
+        if not own or any(c.source.paper.paper_id == own[0].source.paper.paper_id for c in out):
+            continue
+        best = max(own, key=lambda c: c.rel)
+        if len(out) >= 3:
+            out.pop()
+        out.append(best)
+    return out
+
+
+def name_stems(src: Source) -> set[str]:
+    return stems(" ".join([src.paper.title, *src.paper.aliases]))
+
+
+def top_sentences(cands: list[Cand], k: int) -> list[Cand]:
+    """Best k by relevance (ties: the source's own order), shown in their order in the source."""
+    if not cands:
+        return []
+    ranked = sorted(cands, key=lambda c: (-c.rel, c.source.number, c.index))[:k]
+    best = ranked[0].rel
+    ranked = [c for c in ranked if c.rel >= 0.4 * best] if best > 0 else ranked[:1]
+    return sorted(ranked, key=lambda c: (c.source.number, c.index))

@@ -1,0 +1,1 @@
+"""The corpus stage: PDFs fetched from arXiv or imported from disk, identity-checked, kept in a manifest."""

@@ -1,0 +1,1 @@
+"""The search stage: tokens and vectors, the index and its backends, retrieval and ranking of passages."""

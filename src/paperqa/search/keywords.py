@@ -1,0 +1,118 @@
+"""Keyword tokens for BM25 that work for Chinese, English and the two mixed.
+
+Why not whitespace: Chinese has no spaces (whitespace BM25 finds nothing for Chinese
+questions). Why not jieba for everything: it shreds technical terms (`LLM.int8()`, `GPT-3`,
+`4-bit`). So CJK runs go to jieba (search mode, so a query word also matches inside a longer
+document word) and Latin runs to a regex that keeps compound terms whole, adds a joined form
+(`gpt-3` -> `gpt3`) and their parts, so `GPT-3`, `GPT3` and `GPT 3` all meet. English terms in
+a Chinese question (`QLoRA是如何节省显存的`) come out exactly as in an English passage.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+from ..cjk import CJK
+
+# Bump when the tokens change: an index built with other tokens must be rebuilt.
+TOKENIZER_VERSION = "kw-1"
+
+CJK_RUN = rf"[{CJK}]+"
+_WORD = r"[^\W_" + CJK + r"]+"
+# A Latin term: word pieces joined by . - + _ (one at a time): gpt-3, llm.int8, 4-bit, nf4.
+_LATIN_TERM = rf"{_WORD}(?:[.\-+_]{_WORD})*"
+_TOKEN_RE = re.compile(rf"(?P<cjk>{CJK_RUN})|(?P<latin>{_LATIN_TERM})", re.UNICODE)
+# Joiners, except a dot between digits (0.37, 1706.03762 stay whole).
+_JOINER_RE = re.compile(r"(?<![0-9])\.|\.(?![0-9])|[\-+_]")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+EN_STOPWORDS = _words(
+    """a an and are as at be but by for if in into is it no not of on or such that the their then
+    there these they this to was will with what which who whom whose when where why how does do did
+    done can could would should may might its it's i we you he she our your his her them us me my
+    from than so also been being were has have had having about over under between both each any
+    all some more most other very just only same own s t d ll re ve m"""
+)
+ZH_STOPWORDS = _words(
+    """的 了 是 在 和 与 及 或 吗 呢 吧 啊 呀 么 嘛 什么 如何 怎么 怎样 怎么样 为什么 为何 哪些 哪个
+    哪 这 那 这个 那个 这些 那些 一个 一种 有 有的 中 对 也 都 就 而 被 把 它 其 之 以 于 等 请
+    我 你 他 她 们 我们 你们 它们 能 会 可以 可 要 是否 还是 以及 并 并且 但 但是 如果 所以 因为
+    个 上 下 里 来 去 着 过 得 地 很 更 最 又 再 即 则 此 该 各 某 从 向 到 由 为 让 使 给"""
+)
+
+
+@lru_cache(maxsize=1)
+def load_jieba() -> Any:
+    """One jieba tokenizer per process, loaded once and without its banner on stderr."""
+    import jieba  # late: slow to import (its dictionary): loaded on the first Chinese text
+
+    tok = jieba.Tokenizer()
+    log = logging.getLogger("jieba")
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        tok.initialize()
+    finally:
+        log.setLevel(level)
+    return tok
+
+
+def s_stem(word: str) -> str:
+    """Harman's S-stemmer: plurals only (adapters -> adapter, llms -> llm), never damages terms."""
+    if len(word) < 4 or not word.isalpha():
+        return word
+    if word.endswith("ies") and not word.endswith(("eies", "aies")):
+        return word[:-3] + "y"
+    if word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
+        return word[:-1]
+    if word.endswith("s") and not word.endswith(("us", "ss")):
+        return word[:-1]
+    return word
+
+
+def _latin(term: str, stem: bool, stop: bool) -> list[str]:
+    parts = [p for p in _JOINER_RE.split(term) if p]
+    if len(parts) == 1:
+        return [] if _dropped(term, stop) else [s_stem(term) if stem else term]
+    out = [_JOINER_RE.sub("", term)]
+    out.extend(s_stem(p) if stem else p for p in parts if not _dropped(p, stop))
+    return out
+
+
+def _dropped(word: str, stop: bool) -> bool:
+    """Stopwords, and single letters (e.g. -> e, g) that match everything and mean nothing."""
+    return (len(word) == 1 and word.isalpha()) or (stop and word in EN_STOPWORDS)
+
+
+def _cjk(run: str, stop: bool) -> list[str]:
+    out = []
+    for w in load_jieba().cut_for_search(run, HMM=True):
+        w = w.strip()
+        if w and not (stop and w in ZH_STOPWORDS):
+            out.append(w)
+    return out
+
+
+def tokenize(text: str, *, stem: bool = True, stopwords: bool = True) -> list[str]:
+    """BM25 tokens of `text` (document or query alike), lowercased, in order."""
+    norm = unicodedata.normalize("NFKC", text).lower()
+    tokens: list[str] = []
+    for m in _TOKEN_RE.finditer(norm):
+        if m.lastgroup == "cjk":
+            tokens.extend(_cjk(m.group(), stopwords))
+        else:
+            tokens.extend(_latin(m.group(), stem, stopwords))
+    return tokens
+
+
+def tokenize_many(texts: list[str], **kw: bool) -> list[list[str]]:
+    """Tokens of many texts (same rules as `tokenize`)."""
+    return [tokenize(t, **kw) for t in texts]

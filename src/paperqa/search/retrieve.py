@@ -1,0 +1,189 @@
+"""Hybrid retrieval: dense (FAISS) + keyword (BM25), fused, with the summary entries as a bridge.
+
+Questions come in English and Chinese; papers are English; the lists' summary entries are
+Chinese. A Chinese question often hits a paper's Chinese summary entry through its words
+(BM25 with jieba) while the English passages are out of reach; the bridge lifts a paper's
+passages when its summary or abstract ranks well, so the answer can still cite pages.
+
+The scoring core is pure functions over rank lists so it can be tuned by measurement
+(`scripts/bench_retrieval.py`) without touching the index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..cjk import CJK_IDEOGRAPHS
+from ..records import Chunk, Paper, Passage
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """Weights found by measurement on the dev set (see README: Retrieval)."""
+
+    rrf_k: float = 60.0
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    bridge: float = 0.5  # share of a paper's best summary/abstract score passed to its passages
+    references_weight: float = 0.3  # references are rarely the answer
+    appendix_weight: float = 0.8
+    depth: int = 60  # how many hits each retriever contributes
+    named: float = 2.0  # a paper the question names (GPT-3, QLoRA) counts as first in two lists
+    per_paper: int = 3  # passages of one paper before the others get a turn (0: no limit)
+
+
+def rrf(rank_lists: Iterable[tuple[list[int], float]], k: float) -> dict[int, float]:
+    """Weighted reciprocal rank fusion: sum of w / (k + rank) over the lists a row appears in."""
+    scores: dict[int, float] = {}
+    for rows, weight in rank_lists:
+        for rank, row in enumerate(rows, 1):
+            scores[row] = scores.get(row, 0.0) + weight / (k + rank)
+    return scores
+
+
+def fuse(
+    chunks: list[Chunk],
+    dense: list[int],
+    bm25: list[int],
+    params: FusionParams,
+    named: frozenset[str] = frozenset(),
+) -> list[tuple[int, float]]:
+    """Rank chunk rows from the two lists, with zone weights, named papers and the summary bridge."""
+    scores = rrf([(dense, params.dense_weight), (bm25, params.bm25_weight)], params.rrf_k)
+    if named:
+        bonus = params.named / (params.rrf_k + 1)
+        for row, c in enumerate(chunks):  # a named paper's entry and abstract join even if unretrieved
+            if c.paper_id in named and (row in scores or c.kind in ("summary", "abstract")):
+                scores[row] = scores.get(row, 0.0) + bonus
+    best_bridge: dict[str, float] = {}
+    for row, s in scores.items():
+        c = chunks[row]
+        if c.kind in ("summary", "abstract"):
+            best_bridge[c.paper_id] = max(best_bridge.get(c.paper_id, 0.0), s)
+    out: dict[int, float] = {}
+    for row, s in scores.items():
+        c = chunks[row]
+        if c.zone == "references":
+            s *= params.references_weight
+        elif c.zone == "appendix":
+            s *= params.appendix_weight
+        if c.kind == "paper":
+            s += params.bridge * best_bridge.get(c.paper_id, 0.0)
+        out[row] = s
+    return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def to_passage(
+    chunk: Chunk, title: str, score: float, dense_rank: int, bm25_rank: int, similarity: float = 0.0
+) -> Passage:
+    return Passage(
+        chunk_id=chunk.chunk_id,
+        paper_id=chunk.paper_id,
+        title=title,
+        kind=chunk.kind,
+        text=chunk.text,
+        score=round(score, 6),
+        page_start=chunk.page_start,
+        page_end=chunk.page_end,
+        section=chunk.section,
+        zone=chunk.zone,
+        dense_rank=dense_rank,
+        bm25_rank=bm25_rank,
+        summary_index=chunk.summary_index,
+        similarity=round(similarity, 4),
+    )
+
+
+def ranked_papers(passages: Iterable[Passage]) -> list[str]:
+    """Distinct paper_ids in the order their first passage ranks."""
+    seen: dict[str, None] = {}
+    for p in passages:
+        seen.setdefault(p.paper_id, None)
+    return list(seen)
+
+
+class NameLinker:
+    """Finds the papers a question names, by alias or short title ("GPT-3", "LLM.int8()", "QLoRA").
+
+    Short all-capital names (BERT, OPT, SAM) match case-sensitively; a name never matches
+    inside a longer word ("RAG" is not in "GraphRAG", "GPT" is not in "GPT-3").
+    """
+
+    def __init__(self, papers: Iterable[Paper]):
+        self._patterns: list[tuple[re.Pattern[str], str]] = []
+        for p in papers:
+            names = {a for a in p.aliases if len(a) >= 2 and len(a) <= 40}
+            head = p.title.split(":")[0].strip()
+            if ":" in p.title and 2 <= len(head) <= 30 and len(head.split()) <= 3:
+                names.add(head)
+            for name in names:
+                if re.search(f"[{CJK_IDEOGRAPHS}]", name):
+                    continue  # Chinese labels such as "RLHF原始论文" are list wording, not names
+                flags = 0 if (len(name) <= 4 or name.isupper()) else re.IGNORECASE
+                pattern = re.compile(
+                    rf"(?<![A-Za-z0-9-]){re.escape(name)}(?![A-Za-z0-9]|-[A-Za-z0-9])", flags
+                )
+                self._patterns.append((pattern, p.paper_id))
+
+    def __call__(self, question: str) -> frozenset[str]:
+        return frozenset(pid for _, _, pid in self.spans(question))
+
+    def spans(self, question: str) -> list[tuple[int, int, str]]:
+        """(start, end, paper_id) of each name in the question, in order: where a name stands
+        matters to a follow-up ("How much smaller is MobileSAM than it?" is about MobileSAM)."""
+        hits = [
+            (m.start(), m.end(), pid) for pattern, pid in self._patterns for m in pattern.finditer(question)
+        ]
+        # the longest name wins: "Vision Transformer" is ViT, not the Transformer
+        return sorted(
+            (a, b, pid)
+            for a, b, pid in hits
+            if not any(a2 <= a and b <= b2 and (b2 - a2) > (b - a) for a2, b2, _ in hits)
+        )
+
+
+def diversify(
+    ranked: list[tuple[int, float]], chunks: list[Chunk], per_paper: int
+) -> list[tuple[int, float]]:
+    """Defer a paper's passages past its first `per_paper` behind the other papers' passages.
+
+    The order in which papers first appear is unchanged (so are hit@k and MRR), but a list of
+    k passages is no longer all one paper: "which papers ..." and comparisons see several.
+    """
+    if per_paper <= 0:
+        return ranked
+    seen: dict[str, int] = {}
+    head: list[tuple[int, float]] = []
+    tail: list[tuple[int, float]] = []
+    for row, score in ranked:
+        pid = chunks[row].paper_id
+        seen[pid] = seen.get(pid, 0) + 1
+        (head if seen[pid] <= per_paper else tail).append((row, score))
+    return head + tail
+
+
+_LIST_FRAME = re.compile(
+    r"^\s*(?:which|what)\s+(?:papers?|works?|articles?)\s+(?:(?:in|on|of|from)\s+(?:the|this|my|our)?\s*"
+    r"(?:reading\s+)?list\s+)?(?:are|is|do|does)?\s*(?:about|on|cover|covers|discuss|discusses|deal\s+with|propose|use)?\s*",
+    re.IGNORECASE,
+)
+_LIST_FRAME_ZH = re.compile(
+    r"^(?:阅读清单|清单|列表)?(?:中|里)?(?:有)?哪些(?:论文|文章|工作)(?:是)?(?:关于|讲|涉及|讨论|研究)?(?:了)?"
+)
+
+
+def search_query(question: str) -> str:
+    """The topic of a "which papers in the reading list are about X?" question: X.
+
+    The frame's words ("papers", "reading list") say nothing about the topic and match noise.
+    Other questions are returned unchanged.
+    """
+    for frame in (_LIST_FRAME, _LIST_FRAME_ZH):
+        m = frame.match(question)
+        if m and m.end() > 0:
+            rest = question[m.end() :].strip(" ?？。.")
+            if len(rest) >= 2:
+                return rest
+    return question
