@@ -86,8 +86,13 @@ def _ordered(ctx: SearchContext, cand: Candidates, mode: str) -> list[tuple[int,
         return [(row, 1.0 / (rrf_k + r)) for r, row in enumerate(cand.dense, 1)]
     if mode == "bm25":
         return [(row, 1.0 / (rrf_k + r)) for r, row in enumerate(cand.bm25, 1)]
-    fused = cand.fused if mode == "fused-only" else _reranked(ctx, cand)
-    return diversify(fused, ctx.index.chunks, ctx.fusion.per_paper)
+    if mode == "fused-only" or not ctx.ranker.weights:
+        return diversify(cand.fused, ctx.index.chunks, ctx.fusion.per_paper)
+    # diversified within the re-scored head only: a passage the second stage never saw does
+    # not jump ahead of one it judged, however many of one paper's passages come first
+    ranked = _reranked(ctx, cand)
+    depth = ctx.ranker.depth
+    return diversify(ranked[:depth], ctx.index.chunks, ctx.fusion.per_paper) + ranked[depth:]
 
 
 def search(ctx: SearchContext, cand: Candidates | None, k: int = 10, mode: str = "fused") -> list[Passage]:

@@ -55,7 +55,10 @@ def fuse(
     if named:
         bonus = params.named / (params.rrf_k + 1)
         for row, c in enumerate(chunks):  # a named paper's entry and abstract join even if unretrieved
-            if c.paper_id in named and (row in scores or c.kind in ("summary", "abstract")):
+            # its entry, its abstract card and its PDF's first page (where a paper says what it
+            # is) join the candidates even when neither retriever found them
+            opening = c.kind in ("summary", "abstract") or (c.kind == "paper" and c.page_start == 1)
+            if c.paper_id in named and (row in scores or opening):
                 scores[row] = scores.get(row, 0.0) + bonus
     best_bridge: dict[str, float] = {}
     for row, s in scores.items():
