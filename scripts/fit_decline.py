@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from logistic import fit_logistic
 from paperqa import Library, Settings
 from paperqa.answer.confidence import (
     DECLINE_FEATURES,
@@ -66,7 +67,6 @@ def main() -> int:
     ap.add_argument("--C", type=float, default=1.0)
     ap.add_argument("--dry-run", action="store_true")
     args = ap.parse_args()
-    from sklearn.linear_model import LogisticRegression
 
     lib = Library(Settings.load(home=args.home))
     questions = [q for path in args.questions for q in read_questions(path)]
@@ -78,19 +78,11 @@ def main() -> int:
     if not args.dry_run:
         x = np.asarray([s.vector() for _, s in tune], dtype=float)
         y = np.asarray([bool(q.expect) for q, _ in tune])
-        mean = x.mean(axis=0)
-        scale = x.std(axis=0)
-        scale[scale == 0] = 1.0
-        model = LogisticRegression(C=args.C, class_weight="balanced", max_iter=2000).fit(
-            (x - mean) / scale, y
-        )
+        model = fit_logistic(x, y, args.C)
         params = replace(
             current,
             features=DECLINE_FEATURES,
-            mean=tuple(round(float(v), 6) for v in mean),
-            scale=tuple(round(float(v), 6) for v in scale),
-            weights=tuple(round(float(v), 6) for v in model.coef_[0]),
-            bias=round(float(model.intercept_[0]), 6),
+            **model,
         )
         probs = sorted(answerable_probability(s, params) or 0.0 for q, s in tune if q.expect)
         allowed = int(args.max_wrong * len(probs))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from logistic import fit_logistic
 from paperqa import Library, Settings
 from paperqa.answer.citations import make_sources
 from paperqa.answer.extractive import ExtractiveEngine
@@ -79,7 +80,6 @@ def main() -> int:
     ap.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
     ap.add_argument("--dry-run", action="store_true")
     args = ap.parse_args()
-    from sklearn.linear_model import LogisticRegression
 
     lib = Library(Settings.load(home=args.home))
     current = SentenceParams.load()
@@ -94,18 +94,11 @@ def main() -> int:
     else:
         x = np.concatenate([sentence_features(r[1], r[2], r[0].q, base) for r in tune])
         y = np.concatenate([r[3] for r in tune])
-        mean = x.mean(axis=0)
-        scale = x.std(axis=0)
-        scale[scale == 0] = 1.0
-        model = LogisticRegression(C=args.C, class_weight="balanced", max_iter=2000)
-        model.fit((x - mean) / scale, y)
+        model = fit_logistic(x, y, args.C)
         fitted = replace(
             current,
             names=sentence_feature_names(),
-            mean=tuple(round(float(v), 6) for v in mean),
-            scale=tuple(round(float(v), 6) for v in scale),
-            weights=tuple(round(float(v), 6) for v in model.coef_[0]),
-            bias=round(float(model.intercept_[0]), 6),
+            **model,
             fitted_on={
                 "questions": len(tune),
                 "sentences": int(len(y)),

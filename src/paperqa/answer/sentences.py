@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cjk import CJK_IDEOGRAPHS
+from ..params import load_params
 from ..search.keywords import tokenize
 from ..search.rerank import SECTION_KINDS, section_kind
 from .base import Source
@@ -198,10 +199,7 @@ class SentenceParams:
     def load(cls, path: Path = SENTENCE_PARAMS_FILE) -> SentenceParams:
         if not path.is_file():
             return cls()
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        for key in ("names", "mean", "scale", "weights"):
-            raw[key] = tuple(raw.get(key, ()))
-        params = cls(**raw)
+        params = load_params(cls, path)
         if params.weights and params.names != sentence_feature_names():
             return cls(k1=params.k1, b=params.b, b_summary=params.b_summary)
         return params

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..params import load_params
 from ..records import Chunk
 from .keywords import tokenize
 
@@ -105,10 +106,7 @@ class RankerParams:
     def load(cls, path: Path = PARAMS_FILE) -> RankerParams:
         if not path.is_file():
             return cls()
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        for key in ("names", "mean", "scale", "weights"):
-            raw[key] = tuple(raw.get(key, ()))
-        params = cls(**raw)
+        params = load_params(cls, path)
         if params.weights and params.names != feature_names():
             return cls()  # written for other features: fall back to the fused order, never guess
         return params
