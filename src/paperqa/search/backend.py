@@ -240,7 +240,9 @@ class OpenedIndex:
 
     chunks: list[Chunk]
     manifest: dict[str, Any]
+    path: Any  # where it lives: a generation folder, or the Milvus target
     _vectors: np.ndarray
+    _row_of: dict[str, int]  # chunk_id -> row
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -257,3 +259,16 @@ class OpenedIndex:
     @property
     def dim(self) -> int:
         return int(self.manifest["dim"])
+
+    def chunk(self, i: int) -> Chunk:
+        return self.chunks[i]
+
+    def row_of(self, chunk_id: str) -> int | None:
+        return self._row_of.get(chunk_id)
+
+    def check_embedder(self, embedder: Embedder) -> None:
+        """Raise IndexMismatchError unless `embedder` is the one this index was built with."""
+        if embedder.name != self.embedder_name or embedder.dim != self.dim:
+            raise mismatch_error(
+                self.path, self.manifest, f"{embedder.name} ({embedder.dim}-d)", embedder.name
+            )

@@ -106,25 +106,12 @@ class Index(OpenedIndex):
     def paper_ids(self) -> list[str]:
         return sorted(self._paper_rows)
 
-    def chunk(self, i: int) -> Chunk:
-        return self.chunks[i]
-
-    def row_of(self, chunk_id: str) -> int | None:
-        return self._row_of.get(chunk_id)
-
     def rows_for(self, allowed: set[str] | frozenset[str] | list[str]) -> np.ndarray:
         """Sorted rows of the chunks of the given papers (unknown ids match nothing)."""
         parts = [self._paper_rows[p] for p in allowed if p in self._paper_rows]
         if not parts:
             return np.zeros(0, dtype=np.int64)
         return np.sort(np.concatenate(parts))
-
-    def check_embedder(self, embedder: Embedder) -> None:
-        """Raise IndexMismatchError unless `embedder` is the one this index was built with."""
-        if embedder.name != self.embedder_name or embedder.dim != self.dim:
-            raise mismatch_error(
-                self.path, self.manifest, f"{embedder.name} ({embedder.dim}-d)", embedder.name
-            )
 
     def search_dense(
         self, qvec: np.ndarray, k: int, allowed: set[str] | None = None

@@ -18,7 +18,7 @@ from .backend import (
     mismatch_error,
     top_k,
 )
-from .embedders import Embedder, canonical_name
+from .embedders import canonical_name
 from .keywords import TOKENIZER_VERSION
 from .milvus_client import (
     MAX_LIMIT,
@@ -74,18 +74,6 @@ class MilvusIndex(OpenedIndex):
     @property
     def paper_ids(self) -> list[str]:
         return list(self._papers)
-
-    def chunk(self, i: int) -> Chunk:
-        return self.chunks[i]
-
-    def row_of(self, chunk_id: str) -> int | None:
-        return self._row_of.get(chunk_id)
-
-    def check_embedder(self, embedder: Embedder) -> None:
-        if embedder.name != self.embedder_name or embedder.dim != self.dim:
-            raise mismatch_error(
-                self.path, self.manifest, f"{embedder.name} ({embedder.dim}-d)", embedder.name
-            )
 
     def _search(self, data: Any, field: str, k: int, params: dict[str, Any], allowed: Any) -> list:
         expr = "" if allowed is None else f"paper_id in {json.dumps(sorted(allowed), ensure_ascii=False)}"
