@@ -10,14 +10,17 @@ failure exited 0. These tests run the command the way a shell or `make` does.
 from __future__ import annotations
 
 import errno
+import fcntl
 import importlib
 import inspect
 import os
 import pkgutil
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -203,14 +206,23 @@ def test_ctrl_c_while_reading_the_question_file_exits_130(home: Path, tmp_path: 
     writer: list[int] = []
 
     def reader_waiting() -> bool:
-        """The FIFO opens for writing only once the command has opened it for reading."""
-        try:
-            writer.append(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-        except OSError as exc:
-            if exc.errno != errno.ENXIO:
-                raise
+        """The FIFO opens for writing only once the command has opened it for reading; the command
+        is blocked in read() once it has taken the line written (none left in the pipe).
+
+        A Ctrl-C that lands between open() and the first read() is only seen by CPython at the next
+        interrupted system call, which a read that then succeeds never makes: so wait for the read.
+        """
+        if not writer:
+            try:
+                writer.append(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError as exc:
+                if exc.errno != errno.ENXIO:
+                    raise
+                return False
+            os.write(writer[0], QUESTION.encode())  # a line, but no end of file: the reader waits
+        if struct.unpack("i", fcntl.ioctl(writer[0], termios.FIONREAD, b"\0\0\0\0"))[0]:
             return False
-        os.write(writer[0], QUESTION.encode())  # a line, but no end of file: the reader waits
+        time.sleep(0.5)  # from its last read() into the next one, which blocks
         return True
 
     try:
