@@ -37,6 +37,7 @@ class Source:
     paper: Paper
     sentences: tuple[Sentence, ...]
     summary: SummaryEntry | None = None  # the reading-list entry a "summary" passage comes from
+    paper_rank: int = -1  # the number of its paper's first source: where retrieval put the paper
 
     @property
     def kind(self) -> str:

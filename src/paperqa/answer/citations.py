@@ -134,6 +134,21 @@ _META_LABELS = word_set("论文名称 发布时间 发布单位 论文链接 链
 _LABEL_RE = re.compile(rf"^([{CJK_IDEOGRAPHS}]{{2,6}})[：:]\s*")
 
 
+# What a list says about its own links, not about the paper ("……，这是其解读之一").
+NOTE_PHRASES = ("解读之一", "翻译之一", "代码地址")
+_CLAUSE_END_RE = re.compile(r"[,，;；。]")
+
+
+def _without_note(sent: str) -> str:
+    """The sentence before a trailing clause that only describes the list's link (a prefix, so
+    still verbatim); "" when the note is all there is."""
+    at = min((i for i in (sent.find(n) for n in NOTE_PHRASES) if i >= 0), default=-1)
+    if at < 0:
+        return sent
+    cuts = [m.start() for m in _CLAUSE_END_RE.finditer(sent, 0, at)]
+    return sent[: cuts[-1]].strip() if cuts else ""
+
+
 def _summary_sentences(text: str, entry: SummaryEntry | None, paper: Paper) -> list[str]:
     """Sentences of a reading-list entry worth quoting: no title line, link or date field;
     a field label ("小学生摘要：") is cut off, which keeps the rest an exact substring. The
@@ -149,7 +164,7 @@ def _summary_sentences(text: str, entry: SummaryEntry | None, paper: Paper) -> l
             if m.group(1) in _META_LABELS:
                 continue
             sent = sent[m.end() :]
-        sent = sent.strip()
+        sent = _without_note(sent.strip())
         low = collapse_ws(sent).lower().strip("《》")
         if len(sent) < 6 or "http" in low or low in skip or any(low and low in k for k in skip):
             continue
@@ -162,13 +177,15 @@ def make_sources(
 ) -> list[Source]:
     """Number the passages and find, for each sentence, the page where it stands verbatim."""
     sources = []
+    first: dict[str, int] = {}
     for i, passage in enumerate(passages, 1):
         paper = paper_for(passage, catalog)
         entry = None
         if passage.kind == "summary" and 0 <= passage.summary_index < len(paper.summaries):
             entry = paper.summaries[passage.summary_index]
         sentences = tuple(_checked_sentences(passage, paper, entry, page_text))
-        sources.append(Source(i, passage, paper, sentences, entry))
+        rank = first.setdefault(passage.paper_id, i)
+        sources.append(Source(i, passage, paper, sentences, entry, paper_rank=rank))
     return sources
 
 
@@ -179,7 +196,7 @@ def _checked_sentences(
         against = entry.text if entry is not None else passage.text
         return [
             Sentence(s, 0 if verbatim_in(s, against) else None)
-            for s in _summary_sentences(passage.text, entry, paper)
+            for s in _summary_sentences(entry.text if entry is not None else passage.text, entry, paper)
         ]
     texts = [drop_heading(passage.text[a:b]) for a, b in sentence_spans(passage.text)]
     if passage.kind == "abstract":

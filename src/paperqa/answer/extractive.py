@@ -12,7 +12,7 @@ Chinese question it leads with the reading list's own Chinese summary, then quot
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ..records import Paper, Passage
 from .base import PaperLookup, Source, paper_for, short_name
@@ -24,11 +24,12 @@ from .sentences import (
     SentenceParams,
     candidates,
     mmr,
+    name_stems,
     score_sentences,
     top_sentences,
     with_named_papers,
 )
-from .text import Term, collapse_ws, question_terms, tidy
+from .text import Term, collapse_ws, question_terms, term_matches, tidy
 
 
 class ExtractiveEngine:
@@ -71,14 +72,21 @@ class ExtractiveEngine:
     # --- answer --------------------------------------------------------------------
     def generate(self, question: str, lang: str, sources: Sequence[Source]) -> Iterator[str]:
         cands, terms, list_q = self.scored(question, lang, sources)
-        en = [c for c in cands if not c.zh]
-        zh = [c for c in cands if c.zh]
+        parts: list[str] = []
         if list_q:
-            parts = self._compose_list(en, zh, lang)
-        elif lang == "zh":
-            parts = _compose_zh(en, zh, self.params, self.mmr_lambda)
-        else:
-            parts = self._compose_en(cands, terms)
+            parts = self._compose_list([c for c in cands if not c.zh], [c for c in cands if c.zh], lang)
+        elif sources:
+            # the question names the paper retrieval put first: other papers' sentences must name it too
+            on_topic = _names_the_question(sources[0], terms)
+            cands = [c for c in cands if on_topic(c)]
+            en, zh = [c for c in cands if not c.zh], [c for c in cands if c.zh]
+            if lang == "zh":
+                parts = _compose_zh(en, zh, self.params, self.mmr_lambda)
+            else:
+                parts = self._compose_en(cands, terms)
+            lead = _uncandidated_lead(sources, cands)
+            if lead is not None:
+                parts = [_card_line(lead, lang), *parts]
         sep = "" if lang == "zh" else " "
         for i, part in enumerate(parts):
             yield part if i == 0 else sep + part
@@ -103,7 +111,9 @@ class ExtractiveEngine:
 
     def _compose_en(self, cands: list[Cand], terms: Sequence[Term]) -> list[str]:
         picked = mmr(cands, self.params.en_sentences, self.mmr_lambda, self.params)
-        picked = with_named_papers(_lead_paper_first(picked, self.params.second_paper_share), cands, terms)
+        picked = with_named_papers(
+            _lead_paper_first(picked, cands, self.params.second_paper_share), cands, terms
+        )
         out: list[str] = []
         seen_papers: list[str] = []
         for c in _grouped(picked):
@@ -162,13 +172,11 @@ def _compose_zh(en: list[Cand], zh: list[Cand], prm: SentenceParams, mmr_lambda:
     """A Chinese answer: the reading list's Chinese summary first, then the paper's own words."""
     picked_en = [c for c in mmr(en, prm.zh_paper_sentences, mmr_lambda, prm) if c.rel > 0]
     top_zh = [c for c in top_sentences(zh, prm.zh_summary_sentences) if c.rel > 0] or top_sentences(zh, 1)
-    rank: dict[str, int] = {}
-    for c in en + zh:  # a paper ranks where retrieval first put it
-        pid = c.source.paper.paper_id
-        rank[pid] = min(rank.get(pid, c.source.number), c.source.number)
-    order = sorted(dict.fromkeys(c.source.paper.paper_id for c in picked_en + top_zh), key=rank.__getitem__)
-    if not order:
+    rank = {c.source.paper.paper_id: _paper_rank(c) for c in en + zh}  # where retrieval put it
+    if not en + zh:
         return []
+    shown = [_retrieval_lead(en + zh)] + [c.source.paper.paper_id for c in picked_en + top_zh]
+    order = sorted(dict.fromkeys(shown), key=rank.__getitem__)
     best = {pid: max(c.rel for c in en + zh if c.source.paper.paper_id == pid) for pid in order}
     first_best = best[order[0]] or 1.0
     order = order[:1] + [pid for pid in order[1:2] if best[pid] >= prm.second_paper_share * first_best]
@@ -201,21 +209,78 @@ def _compose_zh(en: list[Cand], zh: list[Cand], prm: SentenceParams, mmr_lambda:
 # --- ordering the picked sentences ---------------------------------------------------------
 
 
-def _lead_paper_first(picked: list[Cand], second_share: float) -> list[Cand]:
+def _lead_paper_first(picked: list[Cand], cands: list[Cand], second_share: float) -> list[Cand]:
     """The paper retrieval ranked first leads the answer (its passages were judged as a whole,
-    a sentence's score alone is noisier); another paper stays only when its best sentence is at
-    least `second_share` as relevant as the lead paper's best."""
-    if not picked:
+    a sentence's score alone is noisier), with its best sentence even when none of its sentences
+    won a place (a paper known only by its list entry scores low against an English question).
+    Another paper stays only when its best sentence is at least `second_share` as relevant as the
+    lead paper's best."""
+    if not cands:
         return picked
-    first_source = {}
-    for c in picked:
-        pid = c.source.paper.paper_id
-        first_source[pid] = min(first_source.get(pid, c.source.number), c.source.number)
-    lead = min(first_source, key=first_source.__getitem__)
-    lead_best = max(c.rel for c in picked if c.source.paper.paper_id == lead)
+    lead = _retrieval_lead(cands)
     keep = [c for c in picked if c.source.paper.paper_id == lead]
+    if not keep:
+        mine = [c for c in cands if c.source.paper.paper_id == lead]
+        keep = [max(mine, key=lambda c: (c.rel, not c.zh, -c.source.number, -c.index))]
+    lead_best = max(c.rel for c in keep)
     keep += [c for c in picked if c.source.paper.paper_id != lead and c.rel >= second_share * lead_best]
     return keep
+
+
+def _names_the_question(first: Source, terms: Sequence[Term]) -> Callable[[Cand], bool]:
+    """A test for the sentences of papers other than the one retrieval ranked first: when the
+    question names that paper, such a sentence must mention one of the question's names itself
+    (a sentence of another paper that never mentions it answers something else)."""
+    named = [t for t in terms if t.named]
+    if not named or not any(term_matches(t, name_stems(first)) for t in named):
+        return lambda c: True
+    lead = first.paper.paper_id
+    return lambda c: c.source.paper.paper_id == lead or any(term_matches(t, set(c.toks)) for t in named)
+
+
+def _uncandidated_lead(sources: Sequence[Source], cands: list[Cand]) -> Source | None:
+    """The source retrieval ranked first, when its paper has no sentence to show (a paper known
+    only by its catalog card and a list entry that is only its title): the answer still opens
+    with it, from the catalog, rather than with a paper that merely mentions it."""
+    if not sources:
+        return None
+    first = sources[0]
+    if any(c.source.paper.paper_id == first.paper.paper_id for c in cands):
+        return None
+    return first
+
+
+def _card_line(src: Source, lang: str) -> str:
+    """What the catalog says of a paper: its title, year, organisation and other names."""
+    paper = src.paper
+    aliases = [a for a in paper.aliases if a.lower() not in paper.title.lower()][:2]
+    if lang == "zh":
+        note = [str(paper.year)] if paper.year else []
+        note += [paper.organisation] if paper.organisation else []
+        note_text = "，".join(note) + (f"；又称 {'、'.join(aliases)}" if aliases else "")
+        return (
+            f"阅读清单收录了《{paper.title}》"
+            + (f"（{note_text}）" if note_text else "")
+            + f"[{src.number}]。"
+        )
+    note = [str(paper.year)] if paper.year else []
+    note += [paper.organisation] if paper.organisation else []
+    note_text = ", ".join(note) + (f"; also known as {', '.join(aliases)}" if aliases else "")
+    return (
+        f"The reading list has “{paper.title}”"
+        + (f" ({note_text})" if note_text else "")
+        + f" [{src.number}]."
+    )
+
+
+def _retrieval_lead(cands: list[Cand]) -> str:
+    """The paper retrieval ranked best among those with a sentence to show. A paper ranks where
+    its first passage does (its reading-list entry, appended after the passages, ranks with it)."""
+    return min(cands, key=lambda c: _paper_rank(c)).source.paper.paper_id
+
+
+def _paper_rank(c: Cand) -> int:
+    return c.source.paper_rank if c.source.paper_rank >= 0 else c.source.number
 
 
 def _grouped(picked: list[Cand]) -> list[Cand]:

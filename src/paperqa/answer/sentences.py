@@ -19,6 +19,7 @@ from ..params import load_params
 from ..search.keywords import tokenize
 from ..search.rerank import SECTION_KINDS, section_kind
 from .base import Source
+from .citations import NOTE_PHRASES
 from .text import Term, collapse_ws, lite_stem, stems, term_matches, word_set
 
 LOWER_FIRST = word_set(
@@ -69,9 +70,6 @@ SENTENCE_PARAMS_FILE = Path(__file__).with_name("sentence_params.json")
 _CJK_CHARS_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
 
 
-_NOISE_ZH = ("解读之一", "翻译之一", "代码地址")
-
-
 @dataclass
 class Cand:
     source: Source
@@ -108,7 +106,7 @@ def quotable(text: str, kind: str) -> bool:
         fragment = flat[0] in "，,、；;：:。）)”"  # cut after a quoted question mark
         # a link label ("……的解读之一") says nothing; a line that goes on to say something does
         said = flat
-        for n in _NOISE_ZH:
+        for n in NOTE_PHRASES:
             said = said.replace(n, "")
         noisy = said != flat and len(_CJK_CHARS_RE.findall(said)) < 20
         return len(flat) >= 12 and not fragment and not noisy
