@@ -5,7 +5,10 @@
 
 Limits (issue 10): no module over 400 lines, no class over 150, no function over 60; no import cycle
 between the package's modules; every import at the top of its module, unless the line before it (or
-the import line itself) carries a comment saying why (optional heavy dependencies).
+the import line itself) carries a comment saying why (optional heavy dependencies); and data flows
+down the pipeline: a stage package imports only from the stages before it (STAGES), the shared
+top-level modules (records, settings, errors, ...) import no stage at all, and only `app` may import
+the facade (`library`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,18 @@ from pathlib import Path
 MAX_MODULE, MAX_CLASS, MAX_FUNCTION = 400, 150, 60
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "paperqa"
+# The pipeline, in order; packages on one rank (keep, evaluate) are siblings and import neither other.
+STAGES: tuple[tuple[str, ...], ...] = (
+    ("catalog",),
+    ("corpus",),
+    ("parse",),
+    ("search",),
+    ("answer",),
+    ("keep", "evaluate"),
+    ("library",),  # the facade: every stage below it, only the app above
+    ("app",),
+)
+RANK = {name: rank for rank, names in enumerate(STAGES) for name in names}
 
 
 def module_name(path: Path) -> str:
@@ -130,6 +145,29 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
+def _stage(mod: str) -> tuple[str, int]:
+    """(stage, rank) of a module; rank -1 for the shared top-level modules every stage may use."""
+    parts = mod.split(".")
+    name = parts[1] if len(parts) > 1 else ""
+    return (name, RANK[name]) if name in RANK else ("shared", -1)
+
+
+def direction(graph: dict[str, set[str]]) -> list[str]:
+    """Imports that go up the pipeline, or across between sibling stages."""
+    out = []
+    for mod in sorted(graph):
+        stage, rank = _stage(mod)
+        for dep in sorted(graph[mod]):
+            if dep == PACKAGE.name:
+                continue  # the package root: `from .. import __version__`, set before it imports anything
+            dep_stage, dep_rank = _stage(dep)
+            if dep_stage == stage or dep_rank == -1:
+                continue
+            if dep_rank >= rank:
+                out.append(f"import against the pipeline: {mod} ({stage}) imports {dep} ({dep_stage})")
+    return out
+
+
 def check(report: bool = False) -> list[str]:
     files = sorted(PACKAGE.rglob("*.py"))
     known = {module_name(p) for p in files}
@@ -148,6 +186,7 @@ def check(report: bool = False) -> list[str]:
             d for d in deps if d != mod and not (path.name == "__init__.py" and d.startswith(mod + "."))
         }
         problems += late
+    problems += direction(graph)
     for comp in cycles(graph):
         problems.append("import cycle: " + " -> ".join(comp))
     if report:

@@ -13,10 +13,10 @@ import pytest
 
 import paperqa.corpus.manifest
 from fake_arxiv import make_pdf, write_pdf
-from paperqa.corpus.identity import find_stamp, guess_title, match_pdf, title_in_text
+from paperqa.corpus.identity import find_stamp, guess_title, match_pdf, page_title_score
 from paperqa.corpus.localpdf import add_pdfs
 from paperqa.corpus.manifest import load_manifest
-from paperqa.corpus.pdfcheck import PdfCheckError, PdfInfo, inspect_pdf, sha256_file, verify_pdf
+from paperqa.corpus.pdfcheck import PdfCheckError, PdfInfo, inspect_pdf, sha256_file
 from paperqa.records import Paper
 from paperqa.settings import Settings
 from pdfgen import zero_page_content
@@ -316,9 +316,9 @@ def test_cited_arxiv_ids_are_not_stamps():
     assert find_stamp("as shown by Smith et al. (arXiv:2001.08361) the loss falls") is None
 
 
-def test_verify_pdf_reasons(tmp_path):
+def test_inspect_pdf_reasons(tmp_path):
     good = write_pdf(tmp_path / "good.pdf", QLORA, pages=3)
-    assert verify_pdf(good) == 3
+    assert inspect_pdf(good).pages == 3
     cases = {
         "html": (b"<html><body>Error</body></html>", "HTML"),
         "junk": (b"hello world" * 100, "no %PDF- header"),
@@ -332,7 +332,7 @@ def test_verify_pdf_reasons(tmp_path):
         path = tmp_path / f"{name}.pdf"
         path.write_bytes(data)
         with pytest.raises(PdfCheckError, match=words) as info:
-            verify_pdf(path)
+            inspect_pdf(path)
         assert str(path) in str(info.value)
 
 
@@ -446,12 +446,14 @@ def test_real_pdf_zeroed_in_the_middle_is_refused(tmp_path):
 
 def test_fuzzy_title_survives_lost_glyphs():
     # pypdf without a ligature map drops "ffi": the title must still be found.
-    page = "FlashAttention: Fast and Memory-Ecient Exact Attention\nwith IO-Awareness\nTri Dao"
-    score, pos = title_in_text(
-        "FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness", page
+    page = PdfInfo(
+        1, "FlashAttention: Fast and Memory-Ecient Exact Attention\nwith IO-Awareness\nTri Dao", ""
     )
+    flash = Paper("2205.14135", "FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness")
+    score, pos = page_title_score(flash, page)
     assert score >= 0.85 and pos == 0
-    assert title_in_text("Attention Is All You Need", "Deep Residual Learning for Image Recognition")[0] < 0.5
+    resnet = PdfInfo(1, "Deep Residual Learning for Image Recognition", "")
+    assert page_title_score(Paper("1706.03762", "Attention Is All You Need"), resnet)[0] < 0.5
 
 
 def test_render_add_results(settings, inbox):

@@ -12,27 +12,39 @@ from paperqa.parse.chunking import (
     PAGE_JOIN,
     abstract_chunk,
     chunk_pages,
-    chunk_source,
-    locate,
     sentence_spans,
+    span_text,
     summary_chunks,
 )
-from paperqa.parse.pdftext import PARSERS, parse_pdf, section_at, sections
-from paperqa.records import Page, Paper, SummaryEntry
+from paperqa.parse.pdftext import section_at, sections
+from paperqa.records import Chunk, Page, Paper, SummaryEntry
+
+
+def chunk_source(pages: list[Page], chunk: Chunk) -> str:
+    """The page text a paper chunk was cut from, by the offset convention (equals chunk.text)."""
+    return span_text(pages, chunk.page_start, chunk.char_start, chunk.page_end, chunk.char_end)
+
+
+def locate(pages: list[Page], chunk: Chunk, index: int) -> tuple[int, int]:
+    """(page, offset in that page's text) of character `index` of chunk.text, by the offset
+    convention: a PAGE_JOIN maps to the end of the page before it."""
+    if not 0 <= index < len(chunk.text):
+        raise IndexError(index)
+    i = next(k for k, p in enumerate(pages) if p.page == chunk.page_start)
+    offset = chunk.char_start + index
+    while offset > len(pages[i].text) and i + 1 < len(pages):
+        offset -= len(pages[i].text) + len(PAGE_JOIN)
+        i += 1
+    return pages[i].page, offset
+
 
 LIGATURE_GLYPHS = re.compile("[\ufb00-\ufb06]")
 
 
-@pytest.fixture(scope="module", params=PARSERS)
-def parser(request) -> str:
-    """Chunk offsets and pages must be exact whichever parser gave the page texts."""
-    return request.param
-
-
-@pytest.fixture(scope="module", params=[1, 2], ids=["one-column", "two-column"])
-def pages(request, parser, tmp_path_factory):
-    spec = pdfgen.sample_spec(columns=request.param)
-    return parse_pdf(pdfgen.write_pdf(spec, tmp_path_factory.mktemp("pdf") / "zebra.pdf"), "zebra", parser)
+@pytest.fixture(scope="module")
+def pages(sample):
+    """The sample paper's pages (conftest: each parser, one and two columns)."""
+    return sample[1]
 
 
 @pytest.fixture(scope="module")

@@ -146,6 +146,7 @@ def test_catalog_check_on_an_unreadable_list_exits_2(own_lists: Path):
 # --- add --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # real `paperqa` processes: the fast set keeps one per exit code
 def test_add_with_some_files_failed_exits_1(home: Path, tmp_path: Path):
     good = write_pdf(tmp_path / "zebra.pdf", "Zebra Quantizers for Striped Language Models")
     proc = paperqa_cmd(home, "add", str(good), str(tmp_path / "missing.pdf"), "--json")
@@ -153,6 +154,7 @@ def test_add_with_some_files_failed_exits_1(home: Path, tmp_path: Path):
     assert '"added"' in proc.stdout and '"failed"' in proc.stdout
 
 
+@pytest.mark.slow  # real `paperqa` processes: the fast set keeps one per exit code
 def test_add_with_every_file_failed_exits_2(home: Path, tmp_path: Path):
     proc = paperqa_cmd(home, "add", str(tmp_path / "missing.pdf"), str(tmp_path / "gone.pdf"))
     assert proc.returncode == 2, proc.stdout + proc.stderr
@@ -171,6 +173,7 @@ def arxiv_env(arx: FakeArxiv) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow  # real `paperqa` processes: the fast set keeps one per exit code
 @pytest.mark.parametrize(
     "served",
     [pytest.param([], id="all-failed"), pytest.param([FakePaper("2305.14314", QLORA)], id="some-failed")],
@@ -187,6 +190,7 @@ def test_download_with_failed_papers_exits_1(home: Path, served: list[FakePaper]
 # --- Ctrl-C -----------------------------------------------------------------------
 
 
+@pytest.mark.slow  # real `paperqa` processes: the fast set keeps one per exit code
 def test_ctrl_c_during_download_exits_130(home: Path):
     with FakeArxiv([FakePaper("2305.14314", QLORA)]) as arx:
         arx.misbehave("/api/query", ("slow", 30))  # the metadata request hangs
@@ -200,6 +204,7 @@ def test_ctrl_c_during_download_exits_130(home: Path):
     assert "interrupted" in err and "Traceback" not in err
 
 
+@pytest.mark.slow  # real `paperqa` processes: the fast set keeps one per exit code
 def test_ctrl_c_while_reading_the_question_file_exits_130(home: Path, tmp_path: Path):
     fifo = tmp_path / "questions.jsonl"
     os.mkfifo(fifo)
@@ -237,6 +242,7 @@ def test_ctrl_c_while_reading_the_question_file_exits_130(home: Path, tmp_path: 
 # --- usage errors and k -----------------------------------------------------------
 
 
+@pytest.mark.slow  # real `paperqa` processes: the fast set keeps one per exit code
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -290,6 +296,7 @@ def _folder(p: Path) -> None:
     p.mkdir()
 
 
+@pytest.mark.slow  # real `paperqa` processes: the fast set keeps one per exit code
 @pytest.mark.parametrize(
     ("make", "line", "words"),
     [

@@ -169,6 +169,7 @@ def paperqa(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.slow  # real `paperqa` processes, each loading the index and dictionaries
 def test_chat_keeps_the_conversation_until_new_and_exits_0_at_eof(home):
     lines = ["How does QLoRA save memory?", FOLLOW, "/new", FOLLOW, ""]
     done = paperqa(home, "chat", "--json", stdin="\n".join(lines))
@@ -185,6 +186,7 @@ def test_chat_keeps_the_conversation_until_new_and_exits_0_at_eof(home):
     assert f"[1] QLoRA: Efficient Finetuning of Quantized LLMs ({QLORA}v" in text.stdout  # as `ask` cites
 
 
+@pytest.mark.slow  # real `paperqa` processes, each loading the index and dictionaries
 def test_eval_conversations_scores_follow_ups_against_standalone(home, tmp_path):
     path = tmp_path / "conv.jsonl"
     turns = [

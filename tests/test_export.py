@@ -253,6 +253,7 @@ def test_cli_ask_bad_format_is_a_usage_error(lib, capsys, args, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow  # real `paperqa` processes, each loading the index and dictionaries
 def test_real_paperqa_process_prints_parseable_bibtex(lib):
     exe = Path(sys.executable).parent / "paperqa"
     env = {**os.environ, "PAPERQA_HOME": str(lib.settings.home), "PAPERQA_EMBEDDER": "hash"}

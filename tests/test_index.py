@@ -103,7 +103,7 @@ class CountingEmbedder(HashEmbedder):
         return super().encode_passages(texts, batch_size, progress)
 
 
-BACKENDS = ["faiss", "milvus"]
+BACKENDS = ["faiss", pytest.param("milvus", marks=pytest.mark.slow)]  # milvus: a real milvus-lite process
 
 
 @pytest.fixture(params=BACKENDS)

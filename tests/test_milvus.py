@@ -56,6 +56,7 @@ def test_index_spec_names_the_backend(tmp_path: Path) -> None:
         assert isinstance(err.value, PaperqaError)
 
 
+@pytest.mark.slow  # a real milvus-lite server process
 def test_milvus_answers_exactly_as_faiss(tmp_path: Path) -> None:
     """Same chunks, same vectors, same tokens: the same rows and scores from both stores."""
     opened = {}
@@ -81,6 +82,7 @@ def test_milvus_answers_exactly_as_faiss(tmp_path: Path) -> None:
         assert m.has_term(token) == f.has_term(token), token
 
 
+@pytest.mark.slow  # a real milvus-lite server process
 def test_generations_are_collections_behind_one_alias(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, index="milvus")
     target = mc.parse_index_spec("milvus", settings.index_dir)
@@ -111,6 +113,7 @@ def test_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
     assert time.perf_counter() - t0 < 30
 
 
+@pytest.mark.slow  # a real milvus-lite server process
 def test_lite_file_held_by_another_process_is_one_clear_error(tmp_path: Path) -> None:
     db = tmp_path / "held.db"
     holder = subprocess.Popen(
@@ -143,6 +146,7 @@ def paperqa(home: Path, *args: str, index: str | None = None) -> subprocess.Comp
     )
 
 
+@pytest.mark.slow  # a real milvus-lite server process
 def test_cli_index_backend_milvus_end_to_end(tmp_path: Path) -> None:
     """`paperqa index --backend milvus` on the shipped corpus; search, ask and eval read it through
     PAPERQA_INDEX and give what the FAISS index gives (the held-out questions score the same)."""

@@ -22,7 +22,6 @@ from paperqa.parse.clean import (
 )
 from paperqa.parse.pdftext import (
     DEFAULT_PARSER,
-    PARSERS,
     PdfError,
     parse_pdf,
     parser_key,
@@ -36,19 +35,6 @@ from paperqa.settings import Settings
 
 LIGATURE_GLYPHS = re.compile("[\ufb00-\ufb06]")
 STAMP_RE = re.compile(r"arXiv:\s*\d{4}\.\d{4,5}v\d+\s*\[[\w.\-]+\]")
-
-
-@pytest.fixture(scope="module", params=PARSERS)
-def parser(request) -> str:
-    """Every page test runs with both parsers: page attribution must not depend on it."""
-    return request.param
-
-
-@pytest.fixture(scope="module", params=[1, 2], ids=["one-column", "two-column"])
-def sample(request, parser, tmp_path_factory):
-    spec = pdfgen.sample_spec(columns=request.param)
-    path = pdfgen.write_pdf(spec, tmp_path_factory.mktemp("pdf") / f"zebra{request.param}.pdf")
-    return spec, parse_pdf(path, "zebra", parser)
 
 
 # --- generated PDFs -------------------------------------------------------------------

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -22,12 +21,6 @@ from paperqa.app.web import WebAppNotFoundError, load_app_module
 from paperqa.library import Library
 from paperqa.records import Answer, Citation, Correction, Paper, Quote, SummaryEntry
 from paperqa.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def ui() -> ModuleType:
-    return load_app_module()
-
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -663,20 +656,16 @@ def test_vendored_pdfjs_is_one_pinned_version_with_its_licence() -> None:
 EVIL_ORIGIN = "http://evil.example"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def live(ui: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def live(
+    ui: ModuleType, tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int]
+) -> Iterator[dict[str, Any]]:
     """The chat served on 127.0.0.1 (a fake Library: these tests never ask a question)."""
     lib = FakeLibrary(tmp_path_factory.mktemp("live"))
     uploads = tmp_path_factory.mktemp("gradio-uploads")  # not the shared /tmp/gradio
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADIO_TEMP_DIR", str(uploads))
-        server = ui.start(lib, host="127.0.0.1", port=_free_port())
+        server = ui.start(lib, host="127.0.0.1", port=free_port())
         try:
             yield {"url": server.url, "lib": lib, "origin": server.url, "uploads": uploads}
         finally:

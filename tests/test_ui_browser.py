@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -125,21 +124,10 @@ sync_api = pytest.importorskip(
 )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def ui() -> ModuleType:
-    from paperqa.app.web import load_app_module
-
-    return load_app_module()
-
-
-@pytest.fixture(scope="module")
-def served(ui: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def served(
+    ui: ModuleType, tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int]
+) -> Iterator[dict[str, Any]]:
     """A Library on a fresh data root (QLoRA's stand-in PDF added) with a built index, served."""
     from paperqa.library import Library
     from paperqa.settings import Settings
@@ -149,7 +137,7 @@ def served(ui: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     pdf = write_pdf(QLORA_SPEC, tmp_path_factory.mktemp("pdf-in") / f"{QLORA}.pdf")
     assert [r.status for r in lib.add([pdf])] == ["added"]
     lib.build_index()
-    server = ui.start(lib, host="127.0.0.1", port=_free_port())
+    server = ui.start(lib, host="127.0.0.1", port=free_port())
     try:
         yield {"lib": lib, "url": server.url, "home": home, "server": server}
     finally:

@@ -16,10 +16,11 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ..catalog.lists import META_LABELS
 from ..cjk import CJK_IDEOGRAPHS
 from ..records import Citation, Paper, Passage, Quote, SummaryEntry
 from .base import PaperLookup, Sentence, Source, paper_for
-from .text import clip_quote, collapse_ws, drop_heading, sentence_spans, stems, verbatim_in, word_set
+from .text import clip_quote, collapse_ws, drop_heading, sentence_spans, stems, verbatim_in
 
 PageText = Callable[[str, int], str]
 PdfPath = Callable[[str], "Path | None"]
@@ -130,7 +131,7 @@ def map_citations(text: str, n_sources: int) -> tuple[str, list[int]]:
 
 # --- sources: sentences checked against the page text ----------------------------------
 
-_META_LABELS = word_set("论文名称 发布时间 发布单位 论文链接 链接论文 代码地址 代码链接 链接 作者 时间 单位")
+_META_LABELS = META_LABELS  # the reading lists' metadata fields (catalog/list_labels.json)
 _LABEL_RE = re.compile(rf"^([{CJK_IDEOGRAPHS}]{{2,6}})[：:]\s*")
 
 

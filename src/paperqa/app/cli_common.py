@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from ..answer import ENGINES
 from ..library import Library
 from ..settings import Settings
 
@@ -41,6 +42,12 @@ HomeOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
+EngineOpt = Annotated[str | None, typer.Option("--engine", help=" | ".join(ENGINES))]
+
+
+PapersOpt = Annotated[str | None, typer.Option("--papers", help="Restrict to these ids, comma-separated.")]
+
+
 EmbedderOpt = Annotated[
     str | None, typer.Option("--embedder", help="use | minilm | e5 | a sentence-transformers name or path.")
 ]
@@ -48,6 +55,11 @@ EmbedderOpt = Annotated[
 
 def lib_for(home: Path | None = None, **overrides: Any) -> Library:
     return Library(Settings.load(home=home, **overrides))
+
+
+def paper_ids(papers: str | None) -> list[str] | None:
+    """The ids given to --papers (comma-separated); None: every paper."""
+    return papers.split(",") if papers else None
 
 
 def print_json(obj: Any) -> None:

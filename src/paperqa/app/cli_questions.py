@@ -11,7 +11,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..answer import ENGINES
 from ..answer.ask import Conversation
 from ..errors import PaperqaError, UsageError
 from ..keep.export import FORMATS, export, manifest_authors
@@ -19,12 +18,15 @@ from ..library import Library
 from .cli_common import (
     EXIT_PARTIAL,
     EmbedderOpt,
+    EngineOpt,
     HomeOpt,
     JsonOpt,
+    PapersOpt,
     app,
     err,
     lib_for,
     out,
+    paper_ids,
     print_json,
 )
 from .web import launch
@@ -34,9 +36,7 @@ from .web import launch
 def search(
     question: Annotated[str, typer.Argument(help="English or Chinese.")],
     k: Annotated[int, typer.Option("-k", min=1, help="How many passages (1 or more).")] = 10,
-    papers: Annotated[
-        str | None, typer.Option("--papers", help="Restrict to these ids, comma-separated.")
-    ] = None,
+    papers: PapersOpt = None,
     as_json: JsonOpt = False,
     embedder: EmbedderOpt = None,
     home: HomeOpt = None,
@@ -45,7 +45,7 @@ def search(
     if not question.strip():
         raise UsageError("the question is empty")
     lib = lib_for(home, embedder=embedder)
-    hits = lib.search(question, k=k, papers=papers.split(",") if papers else None)
+    hits = lib.search(question, k=k, papers=paper_ids(papers))
     if as_json:
         print_json([h.to_dict() for h in hits])
         return
@@ -64,13 +64,11 @@ def search(
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="English or Chinese.")],
-    engine: Annotated[str | None, typer.Option("--engine", help=" | ".join(ENGINES))] = None,
+    engine: EngineOpt = None,
     k: Annotated[
         int | None, typer.Option("-k", min=1, help="Passages given to the answer (1 or more).")
     ] = None,
-    papers: Annotated[
-        str | None, typer.Option("--papers", help="Restrict to these ids, comma-separated.")
-    ] = None,
+    papers: PapersOpt = None,
     as_json: JsonOpt = False,
     fmt: Annotated[
         str | None,
@@ -88,7 +86,7 @@ def ask(
         raise UsageError("--json and --format each choose the output: give one of them")
     lib = lib_for(home, embedder=embedder)
     final = None
-    for item in lib.ask_stream(question, engine=engine, k=k, papers=papers.split(",") if papers else None):
+    for item in lib.ask_stream(question, engine=engine, k=k, papers=paper_ids(papers)):
         if isinstance(item, str):
             if not as_json and fmt is None:
                 out.print(item, end="", markup=False, highlight=False)
@@ -132,13 +130,11 @@ def _print_citations(final: Any) -> None:
 
 @app.command()
 def chat(
-    engine: Annotated[str | None, typer.Option("--engine", help=" | ".join(ENGINES))] = None,
+    engine: EngineOpt = None,
     k: Annotated[
         int | None, typer.Option("-k", min=1, help="Passages given to each answer (1 or more).")
     ] = None,
-    papers: Annotated[
-        str | None, typer.Option("--papers", help="Restrict to these ids, comma-separated.")
-    ] = None,
+    papers: PapersOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON answer a line (JSON lines).")] = False,
     embedder: EmbedderOpt = None,
     home: HomeOpt = None,
@@ -147,7 +143,7 @@ def chat(
     citations like `ask`; follow-ups ("How much memory does it need?") are read against the
     previous turn. `/new` starts a new conversation; end of input (Ctrl-D) ends the session."""
     lib = lib_for(home, embedder=embedder)
-    session = Conversation(lib, engine=engine, k=k, papers=papers.split(",") if papers else None)
+    session = Conversation(lib, engine=engine, k=k, papers=paper_ids(papers))
     interactive = sys.stdin.isatty()
     if interactive and not as_json:
         out.print("Ask a question (/new: a new conversation, Ctrl-D: quit).", markup=False)
@@ -237,7 +233,7 @@ def eval_cmd(
     answers: Annotated[
         bool, typer.Option("--answers", help="Also answer each question and score the citations.")
     ] = False,
-    engine: Annotated[str | None, typer.Option("--engine", help=" | ".join(ENGINES))] = None,
+    engine: EngineOpt = None,
     k: Annotated[int, typer.Option("-k", min=1, help="Passages retrieved per question (1 or more).")] = 10,
     as_json: JsonOpt = False,
     embedder: EmbedderOpt = None,

@@ -21,7 +21,8 @@ from pathlib import Path
 from ..errors import PaperqaError
 from ..records import Correction, Paper, SummaryEntry
 from ..settings import Settings
-from .lists import ListFormatError, Mention, arxiv_ids_in, normalise_title, read_list
+from .lists import DATE_LABELS, ListFormatError, Mention, arxiv_ids_in, normalise_title, read_list
+from .params import CATALOG_PARAMS, CatalogParams
 
 ARXIV_ID_RE = re.compile(r"^\d{4}\.\d{4,5}$")
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
@@ -84,14 +85,14 @@ class Catalog:
         return _check(self)
 
 
-def load_catalog(settings: Settings) -> Catalog:
+def load_catalog(settings: Settings, params: CatalogParams = CATALOG_PARAMS) -> Catalog:
     papers_file = settings.resolved_papers_file()
     lists_dir = settings.resolved_lists_dir()
     list_files = tuple(sorted(f for f in lists_dir.glob("*.md") if not f.name.lower().startswith("readme")))
     if not list_files:
         raise CatalogError(f"{lists_dir}: no reading lists (*.md) found")
     items = _load_papers_toml(papers_file)
-    matcher = _Matcher(items)
+    matcher = _Matcher(items, params)
     mapped: list[MappedMention] = []
     for path in list_files:
         for m in read_list(path, known_titles=matcher.is_known_title):
@@ -112,17 +113,11 @@ def load_catalog(settings: Settings) -> Catalog:
 __all__ = ["Catalog", "CatalogError", "ListFormatError", "MappedMention", "load_catalog"]
 
 
+_SUMMARY_FIELDS = ("list_id", "list_title", "heading", "text", "line", "link", "fields")  # same names
+
+
 def _summary(m: Mention) -> SummaryEntry:
-    return SummaryEntry(
-        list_id=m.list_id,
-        list_title=m.list_title,
-        heading=m.heading,
-        title_as_listed=m.raw_title,
-        text=m.text,
-        line=m.line,
-        link=m.link,
-        fields=m.fields,
-    )
+    return SummaryEntry(title_as_listed=m.raw_title, **{name: getattr(m, name) for name in _SUMMARY_FIELDS})
 
 
 # --- papers.toml --------------------------------------------------------------
@@ -181,7 +176,8 @@ def _load_papers_toml(path: Path) -> tuple[Paper, ...]:
 class _Matcher:
     """Maps a list's title (as written) to a catalog id."""
 
-    def __init__(self, items: tuple[Paper, ...]):
+    def __init__(self, items: tuple[Paper, ...], params: CatalogParams):
+        self.params = params
         self.exact: dict[str, str] = {}
         self.by_arxiv = {p.arxiv_id: p.paper_id for p in items if p.arxiv_id}
         self.long: list[tuple[str, str]] = []  # (normalised title/alias, id), for containment
@@ -191,7 +187,7 @@ class _Matcher:
                 if not key:
                     continue
                 self.exact.setdefault(key, p.paper_id)
-                if i == 0 or len(key) >= 15:
+                if i == 0 or len(key) >= params.contains_min_name:
                     self.long.append((key, p.paper_id))
         self.long.sort(key=lambda kv: -len(kv[0]))
 
@@ -206,12 +202,12 @@ class _Matcher:
         for aid in arxiv_ids_in(m.raw_title):
             if aid in self.by_arxiv:
                 return self.by_arxiv[aid], "arxiv-id"
-        key = normalise_title(m.title)
-        if len(key) >= 8:
+        key, prm = normalise_title(m.title), self.params
+        if len(key) >= prm.contains_min_title:
             for name, pid in self.long:
-                if len(name) >= 15 and name in key:
+                if len(name) >= prm.contains_min_name and name in key:
                     return pid, "contains"
-        if len(key) >= 20:
+        if len(key) >= prm.prefix_min_title:
             for name, pid in self.long:
                 if name.startswith(key):
                     return pid, "prefix"
@@ -298,7 +294,7 @@ def _check_against_list(p: Paper, m: Mention) -> list[str]:
     out = []
     where = f"{m.list_id}.md:{m.line} ({p.paper_id})"
     fields = dict(m.fields)
-    listed_date = fields.get("发布时间", "").strip()
+    listed_date = next((fields[label] for label in DATE_LABELS if fields.get(label)), "").strip()
     if (
         listed_date
         and p.published

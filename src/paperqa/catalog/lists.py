@@ -18,6 +18,7 @@ that lets it split two entries that the scrape ran together.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Callable
@@ -51,6 +52,13 @@ class Mention:
     fields: tuple[tuple[str, str], ...] = ()
     ordinal: int = 0  # position in its list, 1-based
 
+
+LABELS_FILE = Path(__file__).with_name("list_labels.json")
+_LABELS = json.loads(LABELS_FILE.read_text(encoding="utf-8"))
+TITLE_LABELS: tuple[str, ...] = tuple(_LABELS["title"])  # the field that holds a paper's title
+LINK_LABELS: tuple[str, ...] = tuple(_LABELS["link"])  # ... its link
+DATE_LABELS: tuple[str, ...] = tuple(_LABELS["date"])  # ... its publication date
+META_LABELS: frozenset[str] = frozenset(_LABELS["meta"])  # fields of metadata, not about the work
 
 CJK = CJK_IDEOGRAPHS  # list text: Chinese
 _CJK_RE = re.compile(f"[{CJK}]")
@@ -101,8 +109,6 @@ def read_list(path: Path, known_titles: Callable[[str], bool] | None = None) -> 
 # --- list one: sections with labelled fields --------------------------------
 
 _FIELD_RE = re.compile(r"^\*\*\s*([^*：:]+?)\s*[：:]?\s*\*\*\s*[：:]?\s*(.*)$")
-_TITLE_LABELS = ("论文名称",)
-_LINK_LABELS = ("论文链接", "链接论文")
 _SHORTCODE_RE = re.compile(r"\{\{<.*?>\}\}")
 
 
@@ -165,12 +171,12 @@ def _section_mention(
         elif clean.strip():
             raise ListFormatError(path, lineno, f"text before the first **field** in section '{heading}'")
     values = dict(fields)
-    title = next((values[label] for label in _TITLE_LABELS if values.get(label)), "")
+    title = next((values[label] for label in TITLE_LABELS if values.get(label)), "")
     if not title:
         raise ListFormatError(
-            path, heading_line, f"section '{heading}' has no **论文名称** (paper title) field"
+            path, heading_line, f"section '{heading}' has no **{TITLE_LABELS[0]}** (paper title) field"
         )
-    link = next((values[label] for label in _LINK_LABELS if values.get(label)), "")
+    link = next((values[label] for label in LINK_LABELS if values.get(label)), "")
     url = _URL_RE.search(link)
     text = "\n".join([heading] + [f"{label}：{value}" for label, value in fields])
     return Mention(

@@ -19,6 +19,7 @@ import requests
 
 from ..errors import PaperqaError
 from ..settings import Settings
+from .params import CORPUS_PARAMS, CorpusParams
 from .pdfcheck import PdfCheckError, PdfInfo, inspect_pdf
 
 T = TypeVar("T")
@@ -296,7 +297,7 @@ def fetch_metadata(ids: list[str], fetcher: Fetcher, settings: Settings) -> dict
     return out
 
 
-def get_pdf(fetcher: Fetcher, url: str, tmp: Any) -> PdfInfo:
+def get_pdf(fetcher: Fetcher, url: str, tmp: Any, params: CorpusParams = CORPUS_PARAMS) -> PdfInfo:
     """One try: stream the body into the staged file (at most max_pdf_mb), then check it."""
     limit = int(fetcher.settings.max_pdf_mb * 2**20)
     try:
@@ -316,7 +317,7 @@ def get_pdf(fetcher: Fetcher, url: str, tmp: Any) -> PdfInfo:
     finally:
         fetcher.limiter.mark()
     try:
-        return inspect_pdf(tmp)
+        return inspect_pdf(tmp, params)
     except PdfCheckError as exc:
         raise _Failure(f"{url} did not give a usable PDF: {exc.reason}", retryable=exc.transient) from exc
 

@@ -33,7 +33,7 @@ from .arxiv_client import (
     fetch_metadata,
     get_pdf,
 )
-from .identity import TITLE_MATCH, catalog_title_score, check_identity, replacement_problem
+from .identity import catalog_title_score, check_identity, replacement_problem
 from .manifest import (
     CorpusWriteError,
     commit_pdf,
@@ -43,6 +43,7 @@ from .manifest import (
     staged_file,
     staging_run,
 )
+from .params import CORPUS_PARAMS, CorpusParams
 from .pdfcheck import PdfInfo, sha256_file
 
 
@@ -166,23 +167,13 @@ def _plan(
         note = ""
         if p.arxiv_id and p.version and old.version != p.version:
             note = f"your copy is v{old.version}; the catalog cites v{p.version}"
-        done.append(
-            DownloadResult(
-                p.paper_id,
-                "present",
-                note,
-                file=old.file,
-                url=old.source,
-                version=old.version,
-                title=old.title,
-                catalog_title=old.catalog_title,
-                title_match=old.title_match,
-                title_score=old.title_score,
-                bytes=old.bytes,
-                pages=old.pages,
-            )
-        )
+        kept = {name: getattr(old, name) for name in _KEPT_FIELDS}
+        done.append(DownloadResult(p.paper_id, "present", note, url=old.source, **kept))
     return done, jobs
+
+
+# what a paper already in the corpus reports of its manifest entry, under the same names
+_KEPT_FIELDS = ("file", "version", "title", "catalog_title", "title_match", "title_score", "bytes", "pages")
 
 
 # --- download -------------------------------------------------------------------------
@@ -197,6 +188,7 @@ def download(
     sleeper: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     progress: Progress = SILENT,
+    params: CorpusParams = CORPUS_PARAMS,
 ) -> DownloadReport:
     """Fetch what is missing or failed; papers already verified are left alone.
 
@@ -216,7 +208,7 @@ def download(
                 pass
         return DownloadReport(_in_order(selected, done))
     try:
-        _fetch_all(jobs, done, settings, sleeper, clock, progress)
+        _fetch_all(jobs, done, settings, sleeper, clock, progress, params)
     except KeyboardInterrupt:  # Ctrl-C: keep what is done, report it, let the caller exit 130
         reached = {r.paper_id for r in done}
         done += [
@@ -237,6 +229,7 @@ def _fetch_all(
     sleeper: Callable[[float], None],
     clock: Callable[[], float],
     progress: Progress,
+    params: CorpusParams,
 ) -> None:
     """Metadata for every job, then each PDF; results are appended to `done` as they come."""
     limiter = RateLimiter(settings.request_interval, clock, sleeper)
@@ -249,7 +242,7 @@ def _fetch_all(
             p = job.paper
             progress.task(f"{p.paper_id}  {p.title[:48]}")
             meta = metas.get(p.arxiv_id) if p.arxiv_id else None
-            done.append(_fetch_one(job, meta, fetcher, settings))
+            done.append(_fetch_one(job, meta, fetcher, settings, params))
             progress.advance()
 
 
@@ -273,7 +266,9 @@ def _planned(job: _Job, settings: Settings) -> DownloadResult:
     )
 
 
-def _fetch_one(job: _Job, meta: Meta | str | None, fetcher: Fetcher, settings: Settings) -> DownloadResult:
+def _fetch_one(
+    job: _Job, meta: Meta | str | None, fetcher: Fetcher, settings: Settings, params: CorpusParams
+) -> DownloadResult:
     p = job.paper
     base = DownloadResult(p.paper_id, "failed", catalog_title=p.title)
     if isinstance(meta, str):
@@ -292,9 +287,9 @@ def _fetch_one(job: _Job, meta: Meta | str | None, fetcher: Fetcher, settings: S
     base = replace(base, url=url, file=relative_file(settings, dest))
     try:
         with staged_file(dest) as tmp:
-            info, tries = fetcher.run(p.paper_id, url, lambda: get_pdf(fetcher, url, tmp))
+            info, tries = fetcher.run(p.paper_id, url, lambda: get_pdf(fetcher, url, tmp, params))
             base = replace(base, tries=tries, pages=info.pages)
-            identity = check_identity(p, info)
+            identity = check_identity(p, info, params)
             if not identity.ok:
                 reason = (
                     f"{url} gave another paper: {identity.problem}; nothing was stored. "
@@ -304,12 +299,10 @@ def _fetch_one(job: _Job, meta: Meta | str | None, fetcher: Fetcher, settings: S
                 return replace(
                     base, reason=reason, title=shown, title_match=False, title_score=identity.title_score
                 )
-            problem = replacement_problem(settings, job.old, info)
+            problem = replacement_problem(settings, job.old, info, params)
             if problem:
                 return replace(base, reason=f"{url}: not stored: {problem}")
-            entry = _entry(
-                p, relative_file(settings, dest), version, tmp, info, url, meta, identity.title_score
-            )
+            entry = _entry(p, base.file, version, tmp, info, url, meta, identity.title_score)
             commit_pdf(settings, tmp, dest, entry, replaces=job.old)
             fetcher.changed = True
     except _GiveUp as exc:
@@ -321,7 +314,7 @@ def _fetch_one(job: _Job, meta: Meta | str | None, fetcher: Fetcher, settings: S
             base, reason=f"cannot write {dest}: {exc.strerror or exc}; check the disk and permissions"
         )
     notes = [job.note] if job.note else []
-    if meta is not None and catalog_title_score(meta.title, p) < TITLE_MATCH:
+    if meta is not None and catalog_title_score(meta.title, p) < params.title_match:
         notes.append(f"arXiv's metadata title is '{meta.title}'; the PDF itself shows the catalog title")
     return replace(
         base,

@@ -11,27 +11,12 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from ..catalog.lists import normalise_title
-from ..parse.pdftext import PdfError, read_raw_pages
 from ..records import ManifestEntry, Paper
 from ..settings import Settings
 from .manifest import entry_path, is_verified
-from .pdfcheck import MIN_PAGE_WORDS, PdfCheckError, PdfInfo, inspect_pdf
-
-TITLE_MATCH = 0.8  # metadata title vs catalog title: below this the link is suspect
-TEXT_MATCH = 0.85  # catalog title found in page-1 text (fuzzy) at least this well
-
-
-_HEAD_CHARS = 2500  # squashed page-1 characters searched: title, authors, abstract start
-
-
-_MIN_TITLE_CHARS = 12  # shorter names ("BERT", "T5") occur in too many papers' text
-
-
-_FULL_PAGE_WORDS = 50  # a page this full in the verified copy must not come back empty
-
-
-_MIN_WORD_SHARE = 0.8  # a replacement extracts at least this share of the verified copy's words
-
+from .params import CORPUS_PARAMS, CorpusParams
+from .pdfcheck import PdfCheckError, PdfInfo, inspect_pdf
+from .pdfread import PdfError, read_raw_pages
 
 _ARXIV_NEW = r"\d{4}\.\d{4,5}"
 
@@ -99,20 +84,16 @@ def catalog_title_score(title: str, paper: Paper) -> float:
     return max(title_similarity(title, v) for v in title_variants(paper))
 
 
-def title_in_text(title: str, text: str) -> tuple[float, int]:
-    """(score, position) of `title` within the head of page-1 text; score 1.0 = found verbatim.
+class _Head:
+    """The squashed head of page 1, prepared once and searched for many titles.
 
-    Works on squashed text, so hyphenation, line breaks and odd spacing from pypdf do
+    `find` works on squashed text, so hyphenation, line breaks and odd spacing from pypdf do
     not matter; a fuzzy window around the best partial matches covers lost glyphs.
     """
-    return _Head(text).find(squash(title))
 
-
-class _Head:
-    """The squashed head of page 1, prepared once and searched for many titles."""
-
-    def __init__(self, text: str):
-        self.text = squash(text)[:_HEAD_CHARS]
+    def __init__(self, text: str, params: CorpusParams):
+        self.text = squash(text)[: params.head_chars]
+        self.fuzzy_gate = params.fuzzy_gate
         self.grams = {self.text[i : i + 3] for i in range(len(self.text) - 2)}
 
     def find(self, t: str) -> tuple[float, int]:
@@ -122,7 +103,7 @@ class _Head:
         if pos >= 0:
             return 1.0, pos
         grams = [t[i : i + 3] for i in range(len(t) - 2)]
-        if sum(g in self.grams for g in grams) < 0.7 * len(grams):
+        if sum(g in self.grams for g in grams) < self.fuzzy_gate * len(grams):
             return 0.0, -1  # too little of the title is there for a fuzzy look to pay off
         sm = SequenceMatcher(None, autojunk=False)
         sm.set_seqs(t, self.text)
@@ -137,13 +118,15 @@ class _Head:
         return round(best, 3), best_pos
 
 
-def page_title_score(paper: Paper, info: PdfInfo, head: _Head | None = None) -> tuple[float, int]:
+def page_title_score(
+    paper: Paper, info: PdfInfo, head: _Head | None = None, params: CorpusParams = CORPUS_PARAMS
+) -> tuple[float, int]:
     """Best (score, position) of any of the paper's names on page 1 or in the metadata title."""
-    head = head or _Head(info.first_page_text)
+    head = head or _Head(info.first_page_text, params)
     best: tuple[float, int] = (0.0, -1)
     for v in title_variants(paper):
         sv = squash(v)
-        if len(sv) < _MIN_TITLE_CHARS:
+        if len(sv) < params.min_title_chars:
             continue
         score, pos = head.find(sv)
         if score > best[0] or (score == best[0] and 0 <= pos < best[1]):
@@ -243,7 +226,7 @@ def find_stamp(text: str) -> tuple[str, int] | None:
     return None
 
 
-def match_pdf(path: Path, info: PdfInfo, papers: list[Paper]) -> Match:
+def match_pdf(path: Path, info: PdfInfo, papers: list[Paper], params: CorpusParams = CORPUS_PARAMS) -> Match:
     """Match one verified PDF to a catalog paper: file name, then stamp, then title."""
     pdf_papers = [p for p in papers if p.kind == "paper"]
     by_name = match_filename(path, pdf_papers)
@@ -262,12 +245,12 @@ def match_pdf(path: Path, info: PdfInfo, papers: list[Paper]) -> Match:
     if stamp:  # the paper says which it is, and it is none of the catalog's: the user's own
         return Match(None, "none", stamp[1], arxiv_id=stamp[0])
     seen_id, seen_version = (by_name.arxiv_id, by_name.version) if by_name else ("", 0)
-    head = _Head(info.first_page_text)
+    head = _Head(info.first_page_text, params)
     ranked = sorted(
-        ((page_title_score(p, info, head), p) for p in pdf_papers),
+        ((page_title_score(p, info, head, params), p) for p in pdf_papers),
         key=lambda sp: (-sp[0][0], sp[0][1] if sp[0][1] >= 0 else 1 << 30, -len(sp[1].title)),
     )
-    if ranked and ranked[0][0][0] >= TEXT_MATCH:
+    if ranked and ranked[0][0][0] >= params.text_match:
         paper = ranked[0][1]
         note = ""
         if seen_id and seen_id != paper.arxiv_id:
@@ -289,20 +272,20 @@ class Identity:
         return not self.problem
 
 
-def check_identity(paper: Paper, info: PdfInfo) -> Identity:
+def check_identity(paper: Paper, info: PdfInfo, params: CorpusParams = CORPUS_PARAMS) -> Identity:
     """Is this PDF `paper`? Its arXiv stamp must name the paper's id, and page 1 its title.
 
     The source's word (arXiv metadata, a file name) is not enough: a mirror or a
     mislabelled file serves another paper's bytes under the right name.
     """
-    score, _ = page_title_score(paper, info)
+    score, _ = page_title_score(paper, info, params=params)
     stamp = find_stamp(info.first_page_text)
     if stamp and stamp[0] != paper.arxiv_id:
         shown = guess_title(info) or f"arXiv:{stamp[0]}"
         catalog = paper.arxiv_id or "not on arXiv"
         problem = f"page 1 says arXiv:{stamp[0]}, but '{paper.title}' is {catalog}"
         return Identity(problem, score, shown)
-    if score < TEXT_MATCH:
+    if score < params.text_match:
         shown = guess_title(info)
         seen = f"it shows '{shown}'" if shown else "no title found"
         problem = f"page 1 does not show the catalog title '{paper.title}' ({seen}; score {score:.2f})"
@@ -310,15 +293,15 @@ def check_identity(paper: Paper, info: PdfInfo) -> Identity:
     return Identity("", score, paper.title)
 
 
-def completeness_problem(new: PdfInfo, old: PdfInfo) -> str:
+def completeness_problem(new: PdfInfo, old: PdfInfo, params: CorpusParams = CORPUS_PARAMS) -> str:
     """Why `new` is less complete than the verified `old` copy; "" when it is at least as complete."""
     if new.pages < old.pages:
         return f"it has {_pages(new.pages)} where the verified copy has {old.pages}"
     for n, (now, before) in enumerate(zip(new.page_words, old.page_words, strict=False), 1):
-        if before >= _FULL_PAGE_WORDS and now < MIN_PAGE_WORDS:
+        if before >= params.full_page_words and now < params.min_page_words:
             return f"its page {n} extracts {now} words where the verified copy's has {before}"
     total_new, total_old = sum(new.page_words), sum(old.page_words)
-    if total_new < _MIN_WORD_SHARE * total_old:
+    if total_new < params.min_word_share * total_old:
         return f"it extracts {total_new} words where the verified copy extracts {total_old}"
     return ""
 
@@ -327,22 +310,26 @@ def _pages(n: int) -> str:
     return f"{n} page" if n == 1 else f"{n} pages"
 
 
-def verified_copy(settings: Settings, old: ManifestEntry | None) -> PdfInfo | None:
+def verified_copy(
+    settings: Settings, old: ManifestEntry | None, params: CorpusParams = CORPUS_PARAMS
+) -> PdfInfo | None:
     """The stored copy a new file must not make worse: verified, the right paper, still readable."""
     if old is None or not old.title_match or not is_verified(settings, old):
         return None
     try:
-        return inspect_pdf(entry_path(settings, old))
+        return inspect_pdf(entry_path(settings, old), params)
     except PdfCheckError:
         return None
 
 
-def replacement_problem(settings: Settings, old: ManifestEntry | None, info: PdfInfo) -> str:
+def replacement_problem(
+    settings: Settings, old: ManifestEntry | None, info: PdfInfo, params: CorpusParams = CORPUS_PARAMS
+) -> str:
     """Why a new verified file must not replace `old` (naming the stored file); "" when it may."""
-    kept = verified_copy(settings, old)
+    kept = verified_copy(settings, old, params)
     if kept is None or old is None:
         return ""
-    problem = completeness_problem(info, kept)
+    problem = completeness_problem(info, kept, params)
     if not problem:
         return ""
     return f"{problem}; the verified copy {old.file} is kept (delete it first to replace it anyway)"

@@ -14,7 +14,7 @@ title), and it replaces a verified copy only when it is at least as complete.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from .manifest import (
     staged_file,
     staging_run,
 )
+from .params import CORPUS_PARAMS, CorpusParams
 from .pdfcheck import PdfCheckError, PdfInfo, inspect_pdf, sha256_file
 
 # --- add ----------------------------------------------------------------------
@@ -61,18 +62,8 @@ class AddResult:
     title_match: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "paper_id": self.paper_id,
-            "matched_by": self.matched_by,
-            "status": self.status,
-            "reason": self.reason,
-            "extra_id": self.extra_id or None,
-            "title": self.title,
-            "version": self.version,
-            "stored": self.stored or None,
-            "title_match": self.title_match,
-        }
+        """Every field, in order; an empty extra_id or stored is null."""
+        return asdict(self) | {"extra_id": self.extra_id or None, "stored": self.stored or None}
 
 
 def collect_pdfs(paths: list[Path]) -> list[Path]:
@@ -87,7 +78,9 @@ def collect_pdfs(paths: list[Path]) -> list[Path]:
     return out
 
 
-def add_pdfs(paths: list[Path], papers: list[Paper], settings: Settings) -> list[AddResult]:
+def add_pdfs(
+    paths: list[Path], papers: list[Paper], settings: Settings, params: CorpusParams = CORPUS_PARAMS
+) -> list[AddResult]:
     """Import PDFs the user has into the corpus; a bad file is reported and the rest go on."""
     results: list[AddResult] = []
     taken: dict[str, str] = {}  # paper key -> file that claimed it in this run
@@ -99,27 +92,29 @@ def add_pdfs(paths: list[Path], papers: list[Paper], settings: Settings) -> list
                     AddResult(str(given), None, "none", "failed", f"{given}: the folder holds no *.pdf files")
                 )
             for path in files:
-                result = _add_one(path, papers, settings, taken)
+                result = _add_one(path, papers, settings, taken, params)
                 if result.status in ("added", "present"):
                     taken[result.paper_id or result.extra_id] = str(path)
                 results.append(result)
     return results
 
 
-def _add_one(path: Path, papers: list[Paper], settings: Settings, taken: dict[str, str]) -> AddResult:
+def _add_one(
+    path: Path, papers: list[Paper], settings: Settings, taken: dict[str, str], params: CorpusParams
+) -> AddResult:
     shown = str(path)
     if not path.is_file():
         return AddResult(shown, None, "none", "failed", f"{path}: no such file")
     try:
-        info = inspect_pdf(path)
+        info = inspect_pdf(path, params)
     except PdfCheckError as exc:
         named = match_filename(path, [p for p in papers if p.kind == "paper"])
         pid = named.paper.paper_id if named and named.paper else None
         reason = f"{path}: {exc.reason}; the file was not imported"
         return AddResult(shown, pid, "filename" if pid else "none", "failed", reason)
-    match = match_pdf(path, info, papers)
+    match = match_pdf(path, info, papers, params)
     paper = match.paper
-    key, version, dest_name, identity, title = _destination(path, info, match)
+    key, version, dest_name, identity, title = _destination(path, info, match, params)
     pid, extra_id = (paper.paper_id, "") if paper else (None, key)
     base = AddResult(shown, pid, match.matched_by, "failed", extra_id=extra_id, title=title, version=version)
     base = _with(base, title_match=identity.ok)
@@ -131,9 +126,9 @@ def _add_one(path: Path, papers: list[Paper], settings: Settings, taken: dict[st
         reason = "; ".join(n for n in (match.note, "already in the corpus") if n)
         return _with(base, status="present", reason=reason, stored=old.file)
     if not identity.ok:
-        way = _way_out(settings, old, match, key)
+        way = _way_out(settings, old, match, key, params)
         return _with(base, reason=f"{path}: not imported: {identity.problem}; {way}")
-    problem = replacement_problem(settings, old, info)
+    problem = replacement_problem(settings, old, info, params)
     if problem:
         return _with(base, reason=f"{path}: not imported: {problem}")
     dest = settings.pdf_dir / dest_name
@@ -162,16 +157,20 @@ def _add_one(path: Path, papers: list[Paper], settings: Settings, taken: dict[st
     return _with(base, status="added", reason="; ".join(notes), stored=entry.file)
 
 
-def _way_out(settings: Settings, old: ManifestEntry | None, match: Match, key: str) -> str:
+def _way_out(
+    settings: Settings, old: ManifestEntry | None, match: Match, key: str, params: CorpusParams
+) -> str:
     """What to do about a PDF whose pages are not the paper it was matched to."""
-    if verified_copy(settings, old) is not None and old is not None:
+    if verified_copy(settings, old, params) is not None and old is not None:
         return f"the verified copy {old.file} is kept"
     if match.matched_by == "filename":
         return f"if it is another paper, rename it so its name does not say {key}"
     return "check that it is the right file"
 
 
-def _destination(path: Path, info: PdfInfo, match: Match) -> tuple[str, int | None, str, Identity, str]:
+def _destination(
+    path: Path, info: PdfInfo, match: Match, params: CorpusParams
+) -> tuple[str, int | None, str, Identity, str]:
     """(key, version, file name, identity check, title) of a matched PDF, or of one of the user's own."""
     paper = match.paper
     if paper is None:
@@ -181,7 +180,7 @@ def _destination(path: Path, info: PdfInfo, match: Match) -> tuple[str, int | No
     key = paper.paper_id
     version = match.version or paper.version
     dest_name = f"{key}v{version}.pdf" if paper.arxiv_id and version else f"{key}.pdf"
-    identity = check_identity(paper, info)
+    identity = check_identity(paper, info, params)
     return key, version, dest_name, identity, identity.shown_title or paper.title
 
 

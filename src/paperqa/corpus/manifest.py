@@ -19,7 +19,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -215,20 +215,6 @@ def write_manifest_file(path: Path, entries: Mapping[str, ManifestEntry]) -> Non
     with staged_file(path) as tmp:
         tmp.write_bytes(payload)
         install(tmp, path)
-
-
-def update_manifest(
-    settings: Settings, put: Iterable[ManifestEntry] = (), remove: Iterable[str] = ()
-) -> dict[str, ManifestEntry]:
-    """Read-modify-write under a lock, so `download` and `add` running at once lose nothing."""
-    with _locked(_manifest_lock(settings)):
-        entries = load_manifest(settings)
-        for key in remove:
-            entries.pop(key, None)
-        for entry in put:
-            entries[entry.paper_id] = entry
-        save_manifest(settings, entries)
-        return entries
 
 
 def _manifest_lock(settings: Settings) -> Path:

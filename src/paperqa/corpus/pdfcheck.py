@@ -8,17 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PaperqaError
-
-MIN_PDF_BYTES = 512  # smaller than any real paper; catches empty and stub responses
-
-
-_HEAD_BYTES = 1024  # the PDF spec allows junk before %PDF- within the first 1 KiB
-
-
-_TAIL_BYTES = 2048  # %%EOF sits at the very end, give or take trailing whitespace
-
-
-MIN_PAGE_WORDS = 5  # every page of the 14 real papers extracts more; zeroed bytes leave 0
+from .params import CORPUS_PARAMS, CorpusParams
 
 
 class PdfCheckError(PaperqaError, ValueError):
@@ -45,31 +35,27 @@ class PdfInfo:
     page_words: tuple[int, ...] = ()
 
 
-def verify_pdf(path: Path) -> int:
-    """Page count of a PDF that passed every check; raises PdfCheckError otherwise."""
-    return inspect_pdf(path).pages
-
-
-def inspect_pdf(path: Path) -> PdfInfo:
-    """Check a PDF the way the corpus needs it (whole, readable, unlocked) and read page 1."""
+def inspect_pdf(path: Path, params: CorpusParams = CORPUS_PARAMS) -> PdfInfo:
+    """Check a PDF the way the corpus needs it (whole, readable, unlocked) and read page 1;
+    raises PdfCheckError when a check fails."""
     path = Path(path)
     try:
         size = path.stat().st_size
         with path.open("rb") as f:
-            head = f.read(_HEAD_BYTES)
-            f.seek(max(0, size - _TAIL_BYTES))
+            head = f.read(params.head_bytes)
+            f.seek(max(0, size - params.tail_bytes))
             tail = f.read()
     except OSError as exc:
         raise PdfCheckError(path, f"cannot read the file: {exc.strerror or exc}") from exc
     if b"%PDF-" not in head:
         raise PdfCheckError(path, _not_pdf_reason(head), transient=True)
-    if size < MIN_PDF_BYTES:
+    if size < params.min_pdf_bytes:
         raise PdfCheckError(path, f"too small to be a paper ({size} bytes)", transient=True)
     if b"%%EOF" not in tail:
         raise PdfCheckError(
             path, "truncated: no %%EOF marker at the end (the transfer was cut short)", transient=True
         )
-    return _read_with_pypdf(path)
+    return _read_with_pypdf(path, params.min_page_words)
 
 
 def _not_pdf_reason(head: bytes) -> str:
@@ -81,7 +67,7 @@ def _not_pdf_reason(head: bytes) -> str:
     return f"not a PDF: no %PDF- header (it starts with {start[:24]!r})"
 
 
-def _read_with_pypdf(path: Path) -> PdfInfo:
+def _read_with_pypdf(path: Path, min_page_words: int) -> PdfInfo:
     """Open strictly: a lenient read "repairs" a damaged file by silently dropping pages."""
     from pypdf import PasswordType, PdfReader  # late: PDF library: loaded on the first PDF read
 
@@ -107,7 +93,7 @@ def _read_with_pypdf(path: Path) -> PdfInfo:
         raise PdfCheckError(path, f"pypdf cannot read page 1 ({unreadable[1]})")
     words = tuple(len(t.split()) for t in texts)
     empty = [
-        n for n, w in enumerate(words, 1) if w < MIN_PAGE_WORDS and _looks_damaged(reader, n, unreadable)
+        n for n, w in enumerate(words, 1) if w < min_page_words and _looks_damaged(reader, n, unreadable)
     ]
     if empty:
         where = f"page {empty[0]}" if len(empty) == 1 else "pages " + ", ".join(map(str, empty))

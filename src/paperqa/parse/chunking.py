@@ -27,11 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..records import Chunk, Page, Paper, SummaryEntry
+from .params import PARSE_PARAMS, ParseParams
 from .sections import sections
 
 PAGE_JOIN = "\n"
-MIN_SECTION_WORDS = 12  # a section shorter than this (a bare heading) joins the next one
-SUMMARY_CHARS = 400  # body characters of a summary chunk; CJK text: ~1 word piece each
 
 # --- offsets ---------------------------------------------------------------------
 
@@ -44,25 +43,6 @@ def span_text(pages: Sequence[Page], page_start: int, char_start: int, page_end:
         return pages[a].text[char_start:char_end]
     middle = "".join(p.text + PAGE_JOIN for p in pages[a + 1 : b])
     return pages[a].text[char_start:] + PAGE_JOIN + middle + pages[b].text[:char_end]
-
-
-def chunk_source(pages: Sequence[Page], chunk: Chunk) -> str:
-    """The page text a paper chunk was cut from (equals chunk.text)."""
-    return span_text(pages, chunk.page_start, chunk.char_start, chunk.page_end, chunk.char_end)
-
-
-def locate(pages: Sequence[Page], chunk: Chunk, index: int) -> tuple[int, int]:
-    """(page, offset in that page's text) of character `index` of chunk.text; e.g. to
-    cite the page a quote found inside a chunk is on. A PAGE_JOIN maps to the end of
-    the page before it."""
-    if not 0 <= index < len(chunk.text):
-        raise IndexError(index)
-    i = next(k for k, p in enumerate(pages) if p.page == chunk.page_start)
-    offset = chunk.char_start + index
-    while offset > len(pages[i].text) and i + 1 < len(pages):
-        offset -= len(pages[i].text) + len(PAGE_JOIN)
-        i += 1
-    return pages[i].page, offset
 
 
 # --- sentences -------------------------------------------------------------------
@@ -180,7 +160,9 @@ def _pack(units: list[_Unit], max_words: int, overlap_words: int) -> list[list[_
 # --- paper chunks --------------------------------------------------------------------
 
 
-def chunk_pages(pages: list[Page], *, max_words: int = 160, overlap_words: int = 30) -> list[Chunk]:
+def chunk_pages(
+    pages: list[Page], *, max_words: int = 160, overlap_words: int = 30, params: ParseParams = PARSE_PARAMS
+) -> list[Chunk]:
     """Chunks of at most max_words words; see the module docstring for offsets."""
     if max_words < 1 or overlap_words < 0:
         raise ValueError("max_words must be >= 1 and overlap_words >= 0")
@@ -197,7 +179,7 @@ def chunk_pages(pages: list[Page], *, max_words: int = 160, overlap_words: int =
         starts.append(starts[-1] + len(p.text) + len(PAGE_JOIN))
     joins = {s - 1 for s in starts[1:]}
     index = {p.page: i for i, p in enumerate(pages)}
-    spans = sections(pages)
+    spans = sections(pages, params)
     bounds = [starts[index[s.page]] + s.char_start for s in spans] + [len(doc)]
 
     chunks: list[Chunk] = []
@@ -207,7 +189,11 @@ def chunk_pages(pages: list[Page], *, max_words: int = 160, overlap_words: int =
             doc, (bounds[k], bounds[k + 1]), span.title, span.zone, joins, max_words
         )
         last = k == len(spans) - 1
-        if not last and spans[k + 1].zone == span.zone and sum(u.words for u in units) < MIN_SECTION_WORDS:
+        if (
+            not last
+            and spans[k + 1].zone == span.zone
+            and sum(u.words for u in units) < params.min_section_words
+        ):
             carry = units  # a bare heading: keep it with the section that follows
             continue
         carry = []
@@ -269,9 +255,9 @@ def _summary_body(entry: SummaryEntry, limit: int) -> str:
     return _trim("\n".join(short + long), limit)
 
 
-def summary_chunks(paper: Paper, *, max_chars: int = SUMMARY_CHARS) -> list[Chunk]:
+def summary_chunks(paper: Paper, params: ParseParams = PARSE_PARAMS) -> list[Chunk]:
     """One chunk per reading-list entry: title, list heading, then the entry trimmed
-    to about max_chars characters so that it stays one embedding."""
+    to about `params.summary_chars` characters so that it stays one embedding."""
     out = []
     for i, entry in enumerate(paper.summaries):
         head = [paper.title]
@@ -283,7 +269,7 @@ def summary_chunks(paper: Paper, *, max_chars: int = SUMMARY_CHARS) -> list[Chun
                 chunk_id=f"{paper.paper_id}:summary:{i}",
                 paper_id=paper.paper_id,
                 kind="summary",
-                text="\n".join([*head, _summary_body(entry, max_chars)]).strip(),
+                text="\n".join([*head, _summary_body(entry, params.summary_chars)]).strip(),
                 lang="zh",
                 summary_index=i,
             )

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections import Counter
 
+from .params import PARSE_PARAMS, ParseParams
 from .sections import is_heading_candidate
 
 # --- characters ---------------------------------------------------------------
@@ -153,40 +154,39 @@ def _stamp_run_end(lines: list[str], i: int, max_lines: int = 40) -> int:
 
 # --- running headers, footers and page numbers -----------------------------------
 
-EDGE_LINES = 3  # how many lines at the top and at the bottom may be header/footer
-
 
 def _edge_key(line: str) -> str:
     """Comparable form of an edge line: digits may vary (page numbers, years)."""
     return re.sub(r"\d+", "#", re.sub(r"\s+", " ", line.strip().lower()))
 
 
-def _edges(lines: list[str]) -> list[int]:
+def _edges(lines: list[str], edge_lines: int) -> list[int]:
+    """The lines at the top and at the bottom (`edge_lines` each) that may be a header or footer."""
     n = len(lines)
-    return sorted(set(range(min(EDGE_LINES, n))) | set(range(max(0, n - EDGE_LINES), n)))
+    return sorted(set(range(min(edge_lines, n))) | set(range(max(0, n - edge_lines), n)))
 
 
-def repeated_edge_keys(pages: list[list[str]]) -> set[str]:
+def _repeated_edge_keys(pages: list[list[str]], params: ParseParams) -> set[str]:
     """Edge lines that recur on many pages (>= 40%, at least 2; all pages if < 5)."""
-    n = len(pages)
+    n, edge_lines = len(pages), params.edge_lines
     if n < 2:
         return set()
-    need = max(2, math.ceil(0.4 * n)) if n >= 5 else n
+    need = max(2, math.ceil(params.edge_share * n)) if n >= params.edge_all_pages_under else n
     counts: Counter[str] = Counter()
     for lines in pages:
-        counts.update({_edge_key(lines[i]) for i in _edges(lines) if lines[i].strip()})
+        counts.update({_edge_key(lines[i]) for i in _edges(lines, edge_lines) if lines[i].strip()})
     return {k for k, c in counts.items() if c >= need and k.strip("# ")}
 
 
 _PAGE_NO = re.compile(r"^(?:page\s+)?[-–—]?\s*(\d{1,4})\s*[-–—]?(?:\s+of\s+\d{1,4})?$", re.IGNORECASE)
 
 
-def _page_number_offset(pages: list[list[str]]) -> int | None:
+def _page_number_offset(pages: list[list[str]], edge_lines: int) -> int | None:
     """Printed number minus position, as most pages agree (None if no pattern)."""
     offsets: Counter[int] = Counter()
     for pos, lines in enumerate(pages, start=1):
         found = set()
-        for i in _edges(lines):
+        for i in _edges(lines, edge_lines):
             m = _PAGE_NO.match(lines[i].strip())
             if m:
                 found.add(int(m.group(1)) - pos)
@@ -197,14 +197,14 @@ def _page_number_offset(pages: list[list[str]]) -> int | None:
     return off if count >= 2 or len(pages) == 1 else None
 
 
-def strip_edges(pages: list[list[str]]) -> list[list[str]]:
+def strip_edges(pages: list[list[str]], params: ParseParams = PARSE_PARAMS) -> list[list[str]]:
     """Drop running headers/footers and page numbers from the top and bottom of pages."""
-    keys = repeated_edge_keys(pages)
-    offset = _page_number_offset(pages)
+    keys = _repeated_edge_keys(pages, params)
+    offset = _page_number_offset(pages, params.edge_lines)
     out = []
     for pos, lines in enumerate(pages, start=1):
         drop = set()
-        for i in _edges(lines):
+        for i in _edges(lines, params.edge_lines):
             line = lines[i].strip()
             if not line:
                 continue
@@ -278,7 +278,7 @@ def _typical_length(lines: list[str]) -> float:
     return lengths[int(0.8 * (len(lengths) - 1))] if lengths else 80.0
 
 
-def join_lines(lines: list[str], vocab: Counter[str]) -> str:
+def join_lines(lines: list[str], vocab: Counter[str], params: ParseParams = PARSE_PARAMS) -> str:
     """Lines to paragraphs (one per output line): break at headings, list items,
     captions and short lines that end a sentence; repair line-end hyphenation."""
     typical = _typical_length(lines)
@@ -286,7 +286,7 @@ def join_lines(lines: list[str], vocab: Counter[str]) -> str:
     cur = prev_line = ""
     prev_heading = False
     for line in lines:
-        heading = is_heading_candidate(line)
+        heading = is_heading_candidate(line, params)
         new_block = (
             not cur
             or heading
@@ -314,16 +314,16 @@ def join_lines(lines: list[str], vocab: Counter[str]) -> str:
 # --- the whole document -------------------------------------------------------------
 
 
-def clean_pages(raw_pages: list[str]) -> list[str]:
+def clean_pages(raw_pages: list[str], params: ParseParams = PARSE_PARAMS) -> list[str]:
     """Clean text for each page, same length and order as the input."""
     pages = []
     for raw in raw_pages:
         lines = [tidy_spacing(x) for x in normalize_chars(raw).split("\n")]
         pages.append(strip_stamp([x for x in lines if x]))
-    pages = strip_edges(pages)
+    pages = strip_edges(pages, params)
     vocab = vocabulary(pages)
     join_across_pages(pages, vocab)
-    return [join_lines(lines, vocab) for lines in pages]
+    return [join_lines(lines, vocab, params) for lines in pages]
 
 
 def join_across_pages(pages: list[list[str]], vocab: Counter[str]) -> None:

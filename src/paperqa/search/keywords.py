@@ -10,10 +10,12 @@ a Chinese question (`QLoRA是如何节省显存的`) come out exactly as in an E
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from ..cjk import CJK
@@ -30,23 +32,16 @@ _TOKEN_RE = re.compile(rf"(?P<cjk>{CJK_RUN})|(?P<latin>{_LATIN_TERM})", re.UNICO
 _JOINER_RE = re.compile(r"(?<![0-9])\.|\.(?![0-9])|[\-+_]")
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+STOPWORDS_FILE = Path(__file__).with_name("stopwords.json")
 
 
-EN_STOPWORDS = _words(
-    """a an and are as at be but by for if in into is it no not of on or such that the their then
-    there these they this to was will with what which who whom whose when where why how does do did
-    done can could would should may might its it's i we you he she our your his her them us me my
-    from than so also been being were has have had having about over under between both each any
-    all some more most other very just only same own s t d ll re ve m"""
-)
-ZH_STOPWORDS = _words(
-    """的 了 是 在 和 与 及 或 吗 呢 吧 啊 呀 么 嘛 什么 如何 怎么 怎样 怎么样 为什么 为何 哪些 哪个
-    哪 这 那 这个 那个 这些 那些 一个 一种 有 有的 中 对 也 都 就 而 被 把 它 其 之 以 于 等 请
-    我 你 他 她 们 我们 你们 它们 能 会 可以 可 要 是否 还是 以及 并 并且 但 但是 如果 所以 因为
-    个 上 下 里 来 去 着 过 得 地 很 更 最 又 再 即 则 此 该 各 某 从 向 到 由 为 让 使 给"""
-)
+def _stopwords(language: str) -> frozenset[str]:
+    """The function words of one language (en | zh), from STOPWORDS_FILE (shipped with the package)."""
+    return frozenset(json.loads(STOPWORDS_FILE.read_text(encoding="utf-8"))[language])
+
+
+EN_STOPWORDS = _stopwords("en")
+ZH_STOPWORDS = _stopwords("zh")
 
 
 @lru_cache(maxsize=1)
@@ -111,8 +106,3 @@ def tokenize(text: str, *, stem: bool = True, stopwords: bool = True) -> list[st
         else:
             tokens.extend(_latin(m.group(), stem, stopwords))
     return tokens
-
-
-def tokenize_many(texts: list[str], **kw: bool) -> list[list[str]]:
-    """Tokens of many texts (same rules as `tokenize`)."""
-    return [tokenize(t, **kw) for t in texts]
