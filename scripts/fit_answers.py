@@ -13,6 +13,7 @@ written into `src/paperqa/answer/sentence_params.json` (the other fields there a
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -20,17 +21,26 @@ from pathlib import Path
 from paperqa import Library, Settings
 from paperqa.answer import answer
 from paperqa.answer.extractive import ExtractiveEngine, SentenceParams
+from paperqa.cjk import CJK_IDEOGRAPHS
 from paperqa.evaluate.questions import nuggets_stated, read_questions
 
 GRID: dict[str, tuple[float, ...]] = {
-    "en_sentences": (2, 3, 4),
-    "zh_paper_sentences": (1, 2, 3, 4),
+    "en_sentences": (2, 3, 4, 5, 6),
+    "zh_paper_sentences": (1, 2, 3, 4, 5),
     "zh_summary_sentences": (1, 2, 3),
     "second_paper_share": (0.0, 0.5, 0.8, 1.01),
     "min_rel": (0.05, 0.15, 0.3),
     "min_rel_third": (0.15, 0.3, 0.5),
 }
+CJK_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
 WORD_PRICE = 0.0005  # objective points per answer word (100 words cost 0.05)
+
+
+def answer_words(text: str) -> float:
+    """Words a reader reads: English words, and Chinese at two characters a word (a Chinese
+    answer quotes the paper in English, which must not cost three times as much)."""
+    cjk = len(CJK_RE.findall(text))
+    return len(CJK_RE.sub(" ", text).split()) + cjk / 2
 
 
 def score(lib: Library, rows, params: SentenceParams) -> dict[str, float]:
@@ -53,7 +63,7 @@ def score(lib: Library, rows, params: SentenceParams) -> dict[str, float]:
         total += len(flags)
         cited = [c.paper_id for c in a.citations]
         hit += bool(cited) and cited[0] in q.expect
-        words += len(a.answer.split()) if a.language == "en" else len(a.answer) / 2
+        words += answer_words(a.answer)
     recall = stated / (total or 1)
     hit1 = hit / (n or 1)
     mean_words = words / (n or 1)

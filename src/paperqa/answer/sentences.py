@@ -9,7 +9,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -166,7 +166,14 @@ def sentence_feature_names() -> tuple[str, ...]:
         "math",
         "length",
         *sections,
+        *NEIGHBOUR_FEATURES,
     )
+
+
+# An answer often sits next to the sentence that repeats the question ("To counteract this
+# effect, we scale ..." follows the reason it counteracts): the best of the two neighbours'
+# BM25 and coverage, in the same passage.
+NEIGHBOUR_FEATURES = ("nb_bm25", "nb_coverage")
 
 
 @dataclass(frozen=True)
@@ -199,7 +206,8 @@ class SentenceParams:
             return cls()
         params = load_params(cls, path)
         if params.weights and params.names != sentence_feature_names():
-            return cls(k1=params.k1, b=params.b, b_summary=params.b_summary)
+            # a model over other features: BM25 alone until refitted; the answer lengths stay
+            return replace(params, names=(), mean=(), scale=(), weights=(), bias=0.0)
         return params
 
     def save(self, path: Path = SENTENCE_PARAMS_FILE) -> None:
@@ -254,11 +262,23 @@ def sentence_features(
             "length": min(len(c.text), 400) / 400,
             **{f"sec_{k}": float(sec == k) for k in SECTION_KINDS},
         }
-        rows.append([values[n] for n in names])
+        rows.append([values.get(n, 0.0) for n in names])
     x = np.asarray(rows, dtype=np.float32)
     top = x[:, 0].max()
     if top > 0:
         x[:, 0] /= top  # BM25 is relative to this pool
+    return _with_neighbours(x, cands, names)
+
+
+def _with_neighbours(x: np.ndarray, cands: list[Cand], names: tuple[str, ...]) -> np.ndarray:
+    """Fill the NEIGHBOUR_FEATURES columns from the sentences just before and after each one."""
+    at = {(id(c.source), c.index): i for i, c in enumerate(cands)}
+    cols = [names.index(n) for n in NEIGHBOUR_FEATURES]
+    own = [names.index("bm25"), names.index("coverage")]
+    for i, c in enumerate(cands):
+        near = [at[k] for k in ((id(c.source), c.index - 1), (id(c.source), c.index + 1)) if k in at]
+        for col, src in zip(cols, own, strict=True):
+            x[i, col] = max((x[j, src] for j in near), default=0.0)
     return x
 
 
