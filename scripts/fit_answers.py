@@ -90,7 +90,7 @@ def main() -> int:
         for q in read_questions(path)
         if q.expect and q.nuggets and q.kind == "single"
     ]
-    rows = [(q, lib.search(q.q, k=lib.settings.k * 2)) for q in questions]
+    rows = [(q, lib.search(q.q, k=lib.settings.k)) for q in questions]
     tune = [r for r in rows if r[0].split == "tune"]
     valid = [r for r in rows if r[0].split == "validation"]
     start = SentenceParams.load()

@@ -39,7 +39,7 @@ from paperqa.search.retrieve import search_query
 def collect(lib: Library, questions):
     rows = []
     for q in questions:
-        passages = lib.search(q.q, k=lib.settings.k * 2)
+        passages = lib.search(q.q, k=lib.settings.k)
         topic = search_query(clean_question(q.q) or q.q)
         sig = decline_signals(topic, passages, catalog=lib.catalog, known=lib.known_term)
         rows.append((q, sig))

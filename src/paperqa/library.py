@@ -109,9 +109,13 @@ class Library:
     def rank_features(self, cand, head):
         return pipeline.rank_features(self._search_context(), cand, head)
 
-    def search(self, question: str, k: int = 10, papers: list[str] | None = None, mode: str = "fused"):
-        """The best `k` passages for a question (English or Chinese). mode: "fused" (the product:
-        fusion, then the fitted second stage), "fused-only", or "dense" / "bm25" alone (measurement)."""
+    def search(
+        self, question: str, k: int | None = None, papers: list[str] | None = None, mode: str = "fused"
+    ):
+        """The best `k` passages for a question (English or Chinese; default `settings.k`). mode:
+        "fused" (the product: fusion, then the fitted second stage), "fused-only", or "dense" /
+        "bm25" alone (measurement)."""
+        k = self.settings.k if k is None else k
         pipeline.check_k(k)
         return pipeline.search(self._search_context(), self.candidates(question, papers), k, mode)
 
@@ -133,7 +137,7 @@ class Library:
         record: bool = True,
         history: Sequence[Any] = (),
     ):
-        """Text deltas, then the final Answer from `2 * k` passages (kept in the history when
+        """Text deltas, then the final Answer from the `k` passages retrieved (kept in the history when
         `settings.history` is on; `record=False` for measurement). `history`: the conversation so
         far, oldest first (`Turn`s, (question, Answer) pairs or Answers); a follow-up is read against it."""
         pipeline.check_k(k)
@@ -168,10 +172,11 @@ class Library:
         return self._engines[name]
 
     def evaluate(
-        self, questions_file: Path | list[Path], answers: bool = False, engine=None, k=10, mode="fused"
+        self, questions_file: Path | list[Path], answers: bool = False, engine=None, k=None, mode="fused"
     ):
-        """Metrics over one or more question files (summaries per language and per split)."""
-        ask = (lambda q: self.ask(q, engine=engine, record=False)) if answers else None
+        """Metrics over one or more question files (summaries per language and per split); `k`
+        passages retrieved per question (default `settings.k`), for the ranks and the answers alike."""
+        ask = (lambda q: self.ask(q, engine=engine, k=k, record=False)) if answers else None
         search = lambda q: self.search(q, k=k, mode=mode)  # noqa: E731
         return evaluation.evaluate_files(questions_file, search, ask)
 

@@ -60,7 +60,7 @@ class Settings:
     index: str = "faiss"
     # answers
     engine: str = "extractive"  # extractive | llama | openai
-    k: int = 6
+    k: int = 12  # passages retrieved for a question: what `search` lists and what an answer reads
     # None: decline by the fitted model (answer/decline_params.json, scripts/fit_decline.py);
     # a number: decline when the question's term coverage is under it (the plain rule)
     min_confidence: float | None = None

@@ -42,7 +42,8 @@ def ask_stream(
     papers: list[str] | None = None,
     history: Sequence[Any] = (),
 ) -> Iterator[str | Answer]:
-    """Text deltas as they are produced, then the final Answer, built from `2 * k` passages.
+    """Text deltas as they are produced, then the final Answer, built from the `k` passages
+    retrieved for the question.
 
     With `history`, a follow-up is resolved first and the answer opens with how it was read."""
     asked, note, language = question, None, None
@@ -53,7 +54,7 @@ def ask_stream(
             note += "\n\n"
             yield note
     t0 = time.perf_counter()
-    passages = ctx.search(question, k * 2, papers)
+    passages = ctx.search(question, k, papers)
     retrieve_ms = (time.perf_counter() - t0) * 1000
     for item in answer_stream(
         question,

@@ -253,24 +253,16 @@ def _uncandidated_lead(sources: Sequence[Source], cands: list[Cand]) -> Source |
 def _card_line(src: Source, lang: str) -> str:
     """What the catalog says of a paper: its title, year, organisation and other names."""
     paper = src.paper
+    zh = lang == "zh"
     aliases = [a for a in paper.aliases if a.lower() not in paper.title.lower()][:2]
-    if lang == "zh":
-        note = [str(paper.year)] if paper.year else []
-        note += [paper.organisation] if paper.organisation else []
-        note_text = "，".join(note) + (f"；又称 {'、'.join(aliases)}" if aliases else "")
-        return (
-            f"阅读清单收录了《{paper.title}》"
-            + (f"（{note_text}）" if note_text else "")
-            + f"[{src.number}]。"
-        )
     note = [str(paper.year)] if paper.year else []
     note += [paper.organisation] if paper.organisation else []
-    note_text = ", ".join(note) + (f"; also known as {', '.join(aliases)}" if aliases else "")
-    return (
-        f"The reading list has “{paper.title}”"
-        + (f" ({note_text})" if note_text else "")
-        + f" [{src.number}]."
-    )
+    text = ("，" if zh else ", ").join(note)
+    if aliases:
+        text += f"；又称 {'、'.join(aliases)}" if zh else f"; also known as {', '.join(aliases)}"
+    if zh:
+        return f"阅读清单收录了《{paper.title}》" + (f"（{text}）" if text else "") + f"[{src.number}]。"
+    return f"The reading list has “{paper.title}”" + (f" ({text})" if text else "") + f" [{src.number}]."
 
 
 def _retrieval_lead(cands: list[Cand]) -> str:

@@ -35,7 +35,9 @@ from .web import launch
 @app.command()
 def search(
     question: Annotated[str, typer.Argument(help="English or Chinese.")],
-    k: Annotated[int, typer.Option("-k", min=1, help="How many passages (1 or more).")] = 10,
+    k: Annotated[
+        int | None, typer.Option("-k", min=1, help="Passages retrieved (1 or more; default PAPERQA_K).")
+    ] = None,
     papers: PapersOpt = None,
     as_json: JsonOpt = False,
     embedder: EmbedderOpt = None,
@@ -66,7 +68,8 @@ def ask(
     question: Annotated[str, typer.Argument(help="English or Chinese.")],
     engine: EngineOpt = None,
     k: Annotated[
-        int | None, typer.Option("-k", min=1, help="Passages given to the answer (1 or more).")
+        int | None,
+        typer.Option("-k", min=1, help="Passages retrieved for the answer (1 or more; default PAPERQA_K)."),
     ] = None,
     papers: PapersOpt = None,
     as_json: JsonOpt = False,
@@ -132,7 +135,8 @@ def _print_citations(final: Any) -> None:
 def chat(
     engine: EngineOpt = None,
     k: Annotated[
-        int | None, typer.Option("-k", min=1, help="Passages given to each answer (1 or more).")
+        int | None,
+        typer.Option("-k", min=1, help="Passages retrieved for each answer (1 or more; default PAPERQA_K)."),
     ] = None,
     papers: PapersOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON answer a line (JSON lines).")] = False,
@@ -234,7 +238,10 @@ def eval_cmd(
         bool, typer.Option("--answers", help="Also answer each question and score the citations.")
     ] = False,
     engine: EngineOpt = None,
-    k: Annotated[int, typer.Option("-k", min=1, help="Passages retrieved per question (1 or more).")] = 10,
+    k: Annotated[
+        int | None,
+        typer.Option("-k", min=1, help="Passages retrieved per question (1 or more; default PAPERQA_K)."),
+    ] = None,
     as_json: JsonOpt = False,
     embedder: EmbedderOpt = None,
     home: HomeOpt = None,
