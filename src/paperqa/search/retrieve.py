@@ -121,6 +121,8 @@ class NameLinker:
             head = p.title.split(":")[0].strip()
             if ":" in p.title and 2 <= len(head) <= 30 and len(head.split()) <= 3:
                 names.add(head)
+            if len(p.title.split()) >= 2:
+                names.add(p.title)  # a question that quotes the title names the paper
             for name in names:
                 if re.search(f"[{CJK_IDEOGRAPHS}]", name):
                     continue  # Chinese labels such as "RLHF原始论文" are list wording, not names
