@@ -381,13 +381,16 @@ def test_llm_output_citations_map_to_the_given_passages_only(settings):
     final = items[-1]
     assert isinstance(final, Answer) and final.engine == "scripted"
     assert "".join(i for i in items if isinstance(i, str)) == final.answer
-    assert final.answer == (
+    model_text, evidence = final.answer.split("\n\n", 1)
+    assert model_text == (
         "QLoRA freezes a 4-bit base model and pages optimizer states [1]. "
         "It also quantizes the quantization constants. NF4 is optimal for normally distributed weights [2][1]."
     )
+    # the model's answer is followed by the papers' own sentences, cited in the same numbering
+    assert evidence.startswith("From the papers: ") and re.search(r"\[\d\]", evidence)
     given = {p.chunk_id for p in qlora_passages()}
-    assert [c.paper_id for c in final.citations] == [QLORA_ID, QLORA_ID]
-    assert [c.pages for c in final.citations] == [(5,), (1,)]  # passage 3 is page 5, passage 1 page 1
+    assert {c.paper_id for c in final.citations} == {QLORA_ID}
+    assert [c.pages for c in final.citations[:2]] == [(5,), (1,)]  # passage 3 is page 5, passage 1 page 1
     assert all(c.quote is not None for c in final.citations)
     assert "Paged Optimizers" in final.citations[0].quote.text or "paged" in final.citations[0].quote.text
     assert_quotes_verbatim(final)
@@ -541,8 +544,8 @@ def test_openai_engine_streams_server_sent_events(settings, monkeypatch):
         and seen["body"]["model"] == "qwen"
         and seen["body"]["temperature"] == 0
     )
-    assert ans.answer == "QLoRA pages optimizer states [1] and uses NF4 [2]."
-    assert [c.pages for c in ans.citations] == [(5,), (1,)]
+    assert ans.answer.split("\n\n")[0] == "QLoRA pages optimizer states [1] and uses NF4 [2]."
+    assert [c.pages for c in ans.citations[:2]] == [(5,), (1,)]
 
 
 def test_openai_engine_http_error_is_reported(settings):

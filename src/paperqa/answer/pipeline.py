@@ -29,6 +29,10 @@ FALLBACK_LEAD = {
     "en": "What the retrieved passages say: ",
     "zh": "检索到的段落这样说：",
 }
+EVIDENCE_LEAD = {
+    "en": "From the papers: ",
+    "zh": "论文中的依据：",
+}
 DECLINE = {
     "en": "The reading list does not cover this.",
     "zh": "阅读清单中的论文没有涉及这个问题。",
@@ -108,10 +112,7 @@ def answer_stream(
         yield declined
         return
     draft = _Draft(t0)
-    sources = make_sources(eng.select(question, lang, passages, catalog), catalog, page_text)
-    mapper = CitationMapper(len(sources))
-    yield from _stream(eng.generate(question, lang, sources), mapper, draft, first=True)
-    order = mapper.order
+    sources, order = yield from _engine_answer(eng, question, lang, passages, catalog, page_text, draft)
     if not order and (not draft.text.strip() or _REFUSAL_RE.search(draft.text)) and eng.name != "extractive":
         fallback = load_engine(settings.with_(engine="extractive"))
         sources = make_sources(fallback.select(question, lang, passages, catalog), catalog, page_text)
@@ -166,6 +167,63 @@ def _stream(deltas: Iterable[str], mapper: CitationMapper, draft: _Draft, *, fir
     tail = mapper.finish()
     if draft.add(tail, timed=not first):
         yield tail
+
+
+def _engine_answer(
+    eng: AnswerEngine,
+    question: str,
+    lang: str,
+    passages: Sequence[Passage],
+    catalog: PaperLookup,
+    page_text: Callable[[str, int], str],
+    draft: _Draft,
+) -> Generator[str, None, tuple[list[Source], list[int]]]:
+    """The engine's text with its citations mapped; a model's answer then gets its evidence block.
+    Returns the numbered sources and the cited order."""
+    evidence = ExtractiveEngine() if eng.name != "extractive" else None
+    sources, n_model = _sources(eng, evidence, question, lang, passages, catalog, page_text)
+    mapper = CitationMapper(len(sources))
+    yield from _stream(eng.generate(question, lang, sources[:n_model]), mapper, draft, first=True)
+    if mapper.order and evidence is not None and not _REFUSAL_RE.search(draft.text):
+        yield from _with_evidence(evidence, question, lang, sources, mapper, draft)
+    return sources, mapper.order
+
+
+def _sources(
+    eng: AnswerEngine,
+    evidence: AnswerEngine | None,
+    question: str,
+    lang: str,
+    passages: Sequence[Passage],
+    catalog: PaperLookup,
+    page_text: Callable[[str, int], str],
+) -> tuple[list[Source], int]:
+    """The numbered sources and how many of them the engine reads: the model's passages first,
+    then (with an `evidence` engine) the further passages its evidence block may quote."""
+    chosen = eng.select(question, lang, passages, catalog)
+    n_model = len(chosen)
+    if evidence is not None:
+        have = {p.chunk_id for p in chosen}
+        chosen = chosen + [
+            p for p in evidence.select(question, lang, passages, catalog) if p.chunk_id not in have
+        ]
+    return make_sources(chosen, catalog, page_text), n_model
+
+
+def _with_evidence(
+    evidence: AnswerEngine,
+    question: str,
+    lang: str,
+    sources: list[Source],
+    mapper: CitationMapper,
+    draft: _Draft,
+) -> Iterator[str]:
+    """A model's answer is followed by the sentences of the papers it rests on, quoted verbatim and
+    cited with the same numbering: what a small model leaves out is still stated, and checkable."""
+    lead = "\n\n" + EVIDENCE_LEAD[lang]
+    draft.parts.append(lead)
+    yield lead
+    yield from _stream(evidence.generate(question, lang, sources), mapper, draft, first=False)
 
 
 def _fall_back(
