@@ -176,3 +176,21 @@ def test_real_default_model_end_to_end(tmp_path: Path):
         assert answer["citations"][0]["summaries"], "the reading list's summary entry is cited"
         if real:
             assert any(c["pages"] and c["quote"]["verbatim"] for c in answer["citations"])
+
+
+@pytest.mark.slow
+def test_a_question_that_is_only_a_papers_name_is_answered_from_its_abstract(tmp_path: Path):
+    """ "What is QLoRA?": every QLoRA passage repeats the name; the abstract says what it is."""
+    real = os.environ.get("PAPERQA_TEST_PDFS")
+    if not (real and (Path(real) / "2305.14314.pdf").is_file()):
+        pytest.skip("2305.14314.pdf (QLoRA v1) not in PAPERQA_TEST_PDFS")
+    home = tmp_path / "home"
+    assert paperqa(home, "add", str(Path(real) / "2305.14314.pdf"), embedder="hash").returncode == 0
+    assert paperqa(home, "index", embedder="hash").returncode == 0
+    for question in ("What is QLoRA?", "QLoRA是什么？"):
+        hits = json.loads(paperqa(home, "search", question, "--json", embedder="hash").stdout)
+        assert hits[0]["paper_id"] == "2305.14314" and hits[0]["section"].lower() == "abstract", hits[0]
+        assert hits[0]["page_start"] == 1
+    # a question with more than the name is ranked as usual
+    hits = json.loads(paperqa(home, "search", "QLoRA paged optimizers", "--json", embedder="hash").stdout)
+    assert hits[0]["section"].lower() != "abstract" or "Paged" in hits[0]["text"]

@@ -26,7 +26,8 @@ from ..records import Passage
 from ..settings import Settings
 from .embedders import Embedder
 from .index import IndexBackend, build_index
-from .rerank import Candidates, RankerParams, features, rerank
+from .keywords import tokenize
+from .rerank import Candidates, RankerParams, features, rerank, section_kind
 from .retrieve import FusionParams, NameLinker, diversify, fuse, search_query, to_passage
 
 MODES = ("fused", "fused-only", "dense", "bm25")
@@ -106,13 +107,45 @@ def search(ctx: SearchContext, cand: Candidates | None, k: int = 10, mode: str =
     q = np.asarray(cand.qvec, dtype=np.float32).reshape(-1)
     q = q / (float(np.linalg.norm(q)) or 1.0)
     out = []
-    for row, score in _ordered(ctx, cand, mode)[:k]:
+    ordered = _ordered(ctx, cand, mode)
+    if mode == "fused":
+        ordered = _abstract_first(ctx, cand, ordered)
+    for row, score in ordered[:k]:
         c = idx.chunks[row]
         p = ctx.catalog.find(c.paper_id)
         sim = float(idx.vectors[row] @ q)
         title = p.title if p else c.paper_id
         out.append(to_passage(c, title, score, ranks_d.get(row, 0), ranks_b.get(row, 0), sim))
     return out
+
+
+def _abstract_first(
+    ctx: SearchContext, cand: Candidates, ordered: list[tuple[int, float]]
+) -> list[tuple[int, float]]:
+    """A question that is only a paper's name ("What is LoRA?", "GraphRAG是什么？") asks what the
+    paper is, which its abstract says; every other passage of it repeats the name as often. Its
+    abstract's passages go first, scored as the best one so far."""
+    spans = ctx.name_linker.spans(cand.query)
+    named = {pid for _, _, pid in spans}
+    if len(named) != 1:
+        return ordered
+    rest = cand.query
+    for a, b, _ in sorted(spans, reverse=True):
+        rest = rest[:a] + " " + rest[b:]
+    if tokenize(rest):
+        return ordered
+    chunks = ctx.index.chunks
+    (pid,) = named
+    abstract = [
+        row
+        for row, c in enumerate(chunks)
+        if c.paper_id == pid and c.kind == "paper" and section_kind(c.kind, c.section) == "abstract"
+    ]
+    if not abstract:
+        return ordered
+    top = ordered[0][1] if ordered else 1.0
+    first = set(abstract)
+    return [(row, top) for row in abstract] + [(row, s) for row, s in ordered if row not in first]
 
 
 def build(
