@@ -425,7 +425,9 @@ def test_llm_that_cites_nothing_gets_its_sources_attached(settings):
     )
     ans = ask(EN_Q, settings, engine=llm)
     assert not ans.declined and ans.citations
-    assert ans.answer.endswith("[1]") or ans.answer.endswith("[1][2]")
+    model_text, evidence = ans.answer.split("\n\n", 1)
+    assert model_text.endswith("[1]") or model_text.endswith("[1][2]")
+    assert evidence.startswith("From the papers: ")  # its evidence follows all the same
     assert_numbered_by_first_use(ans)
 
 

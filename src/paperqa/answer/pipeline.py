@@ -181,10 +181,14 @@ def _engine_answer(
     """The engine's text with its citations mapped; a model's answer then gets its evidence block.
     Returns the numbered sources and the cited order."""
     evidence = ExtractiveEngine() if eng.name != "extractive" else None
-    sources, n_model = _sources(eng, evidence, question, lang, passages, catalog, page_text)
+    sources, reads = _sources(eng, evidence, question, lang, passages, catalog, page_text)
     mapper = CitationMapper(len(sources))
-    yield from _stream(eng.generate(question, lang, sources[:n_model]), mapper, draft, first=True)
-    if mapper.order and evidence is not None and not _REFUSAL_RE.search(draft.text):
+    yield from _stream(eng.generate(question, lang, reads), mapper, draft, first=True)
+    said = draft.text
+    if evidence is not None and said.strip() and not _REFUSAL_RE.search(said):
+        if not mapper.order:  # the model cited nothing: cite the passages its words come from
+            marks = "".join(f"[{n}]" for n in _fallback_markers(said, reads))
+            yield from _stream([("" if lang == "zh" else " ") + marks], mapper, draft, first=False)
         yield from _with_evidence(evidence, question, lang, sources, mapper, draft)
     return sources, mapper.order
 
@@ -197,17 +201,19 @@ def _sources(
     passages: Sequence[Passage],
     catalog: PaperLookup,
     page_text: Callable[[str, int], str],
-) -> tuple[list[Source], int]:
-    """The numbered sources and how many of them the engine reads: the model's passages first,
-    then (with an `evidence` engine) the further passages its evidence block may quote."""
+) -> tuple[list[Source], list[Source]]:
+    """(all numbered sources, those the engine reads). With an `evidence` engine the sources are
+    its selection, in retrieval order (its scoring reads that order), plus any passage the model
+    reads that it left out; the model reads its own choice under the same numbers."""
     chosen = eng.select(question, lang, passages, catalog)
-    n_model = len(chosen)
-    if evidence is not None:
-        have = {p.chunk_id for p in chosen}
-        chosen = chosen + [
-            p for p in evidence.select(question, lang, passages, catalog) if p.chunk_id not in have
-        ]
-    return make_sources(chosen, catalog, page_text), n_model
+    if evidence is None:
+        sources = make_sources(chosen, catalog, page_text)
+        return sources, sources
+    picked = evidence.select(question, lang, passages, catalog)
+    have = {p.chunk_id for p in picked}
+    sources = make_sources(picked + [p for p in chosen if p.chunk_id not in have], catalog, page_text)
+    by_id = {s.passage.chunk_id: s for s in sources}
+    return sources, [by_id[p.chunk_id] for p in chosen]
 
 
 def _with_evidence(
