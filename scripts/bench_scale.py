@@ -63,6 +63,24 @@ def vocabulary() -> tuple[list[str], list[str]]:
     return en, zh
 
 
+def _word_rows(rng, n: int, is_zh, sizes, cdf_en, cdf_zh):
+    """Word indices of each chunk, a block of chunks at a time (one uniform draw per word).
+
+    The same random stream, in the same order, as one `rng.choice(words, size, p=...)` per chunk
+    (which is what this did before, and what made 1M chunks take minutes: each call rebuilt the
+    word array and its cumulative distribution), so the corpus is the same, word for word.
+    """
+    block = 20_000
+    for s in range(0, n, block):
+        sz = sizes[s : s + block]
+        u = rng.random(int(sz.sum()))
+        ends = sz.cumsum()
+        en_idx = cdf_en.searchsorted(u, side="right")
+        zh_idx = cdf_zh.searchsorted(u, side="right")
+        for j, (e, k) in enumerate(zip(ends.tolist(), sz.tolist(), strict=True)):
+            yield (zh_idx if is_zh[s + j] else en_idx)[e - k : e].tolist()
+
+
 def synthetic_chunks(n: int, seed: int = 7) -> list:
     import numpy as np
 
@@ -75,18 +93,22 @@ def synthetic_chunks(n: int, seed: int = 7) -> list:
     pe, pz = pe / pe.sum(), pz / pz.sum()
     rng.shuffle(pe)
     rng.shuffle(pz)
+    cdf_en, cdf_zh = pe.cumsum(), pz.cumsum()
+    cdf_en /= cdf_en[-1]
+    cdf_zh /= cdf_zh[-1]
     out = []
     lengths = rng.integers(100, 161, size=n)
     is_zh = rng.random(n) < 0.125
-    for i in range(n):
+    sizes = np.where(is_zh, lengths // 2, lengths)
+    for i, words in enumerate(_word_rows(rng, n, is_zh, sizes, cdf_en, cdf_zh)):
         pid = f"p{i // WORDS_PER_PAPER:07d}"
         if is_zh[i]:
-            text = "".join(rng.choice(zh, size=int(lengths[i]) // 2, p=pz))
+            text = "".join([zh[w] for w in words])
             out.append(
                 Chunk(chunk_id=f"{pid}:summary:{i}", paper_id=pid, kind="summary", lang="zh", text=text)
             )
         else:
-            text = " ".join(rng.choice(en, size=int(lengths[i]), p=pe))
+            text = " ".join([en[w] for w in words])
             out.append(
                 Chunk(
                     chunk_id=f"{pid}:paper:{i}",
@@ -154,26 +176,44 @@ def _reused_vectors(work: Path, n: int, embedder_name: str) -> object | None:
     return dense.reconstruct_n(0, dense.ntotal)
 
 
-def worker(backend: str, n: int, work: Path, embedder_name: str) -> dict:
+_T0 = time.perf_counter()
+
+
+def stage(name: str) -> None:
+    """One progress line on stderr: the parent keeps the last ones to say where a stopped cell was."""
+    print(
+        f"stage {name} at {time.perf_counter() - _T0:.0f} s, rss {rss_mb():.0f} MB",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _timed(stages: dict, name: str, fn):
+    """`fn`, recording its seconds under stages[name] (the index module calls it by this name)."""
+
+    def run(*a, **kw):
+        stage(f"{name} started")
+        t = time.perf_counter()
+        try:
+            return fn(*a, **kw)
+        finally:
+            stages[name] = round(stages.get(name, 0.0) + time.perf_counter() - t, 1)
+            stage(f"{name} done")
+
+    return run
+
+
+def _corpus(n: int, work: Path, embedder, out: dict) -> tuple:
+    """Chunks, query texts, chunk vectors and query vectors of the n-chunk synthetic corpus."""
     import numpy as np
 
-    from paperqa.search import index as ix
-    from paperqa.search.embedders import load_embedder
     from paperqa.search.unit import normalise_rows
-    from paperqa.settings import Settings
 
-    home = work / f"{backend}-{n}"
-    if home.exists():
-        import shutil
-
-        shutil.rmtree(home)
-    settings = Settings(home=home, index=backend)
-    settings.index_dir.mkdir(parents=True)
     t = time.perf_counter()
     chunks = synthetic_chunks(n)
     qs = queries(chunks)
-    out: dict = {"backend": backend, "chunks": n, "corpus_s": round(time.perf_counter() - t, 1)}
-    embedder = load_embedder(embedder_name)
+    out["corpus_s"] = round(time.perf_counter() - t, 1)
+    stage("corpus done")
     if n <= REAL_EMBED_MAX:
         vectors = _reused_vectors(work, n, embedder.name)  # the other backend's cell embedded them
         if vectors is None:
@@ -188,38 +228,48 @@ def worker(backend: str, n: int, work: Path, embedder_name: str) -> dict:
         vectors = random_unit(n, embedder.dim, 1)
         qvecs = list(random_unit(N_QUERIES, embedder.dim, 2))
         out["vectors"] = f"random unit {embedder.dim}-d"
-    meta = {"chunker": {"max_words": 160}, "catalog_hash": "bench", "corpus_hash": "bench"}
-    rss0 = rss_mb()
-    t = time.perf_counter()
-    if backend == "faiss":
-        gen = ix._new_generation_name()
-        out["index_type"] = ix._write_generation(settings.index_dir / gen, chunks, vectors, embedder, meta, t)
-        ix._write_current(settings.index_dir, gen)
-        disk = settings.index_dir / gen
-    else:
-        from paperqa.search import milvus as mv
+    return chunks, qs, vectors, qvecs
 
-        target = mv.parse_index_spec(backend, settings.index_dir)
-        gen = ix._new_generation_name()
-        col = target.collection(gen)
-        kind = mv._create_generation(target, col, embedder.dim, n)
-        mv._insert_rows(target, col, chunks, vectors)
-        info = {"type": kind, "metric": "inner_product", "ntotal": n, "collection": col}
-        if kind == "HNSW":
-            info.update(ef_search=ix.HNSW_EF_SEARCH)
-        manifest = ix._manifest_base(chunks, embedder, meta, gen, 0.0, "milvus", info, "milvus")
-        mv._write_meta(target, col, manifest)
-        mv._switch_alias(target, col, False)
-        out["index_type"] = f"milvus-lite {kind}"
-        disk = target.lite_path
-    out["build_s"] = round(time.perf_counter() - t, 1)
-    out["build_rss_growth_mb"] = round(rss_mb() - rss0, 0)
-    del vectors
+
+def _build_faiss(settings, chunks: list, vectors, embedder, meta: dict, out: dict) -> Path:
+    """The FAISS generation exactly as `paperqa index` writes it (index._write_generation)."""
+    from paperqa.search import index as ix
+
+    stages = out.setdefault("stages_s", {})
+    ix.build_faiss = _timed(stages, "faiss", ix.build_faiss)
+    ix.write_bm25 = _timed(stages, "bm25", ix.write_bm25)
     t = time.perf_counter()
-    idx = ix.open_index(settings, embedder.name)
-    out["open_s"] = round(time.perf_counter() - t, 1)
+    gen = ix._new_generation_name()
+    out["index_type"] = ix._write_generation(settings.index_dir / gen, chunks, vectors, embedder, meta, t)
+    ix._write_current(settings.index_dir, gen)
+    return settings.index_dir / gen
+
+
+def _build_milvus(settings, backend: str, chunks: list, vectors, embedder, meta: dict, out: dict) -> Path:
+    """The Milvus generation as `paperqa index --backend milvus` writes it (milvus.build_milvus_index)."""
+    from paperqa.search import index as ix
+    from paperqa.search import milvus as mv
+
+    stages = out.setdefault("stages_s", {})
+    target = mv.parse_index_spec(backend, settings.index_dir)
+    gen = ix._new_generation_name()
+    col = target.collection(gen)
+    kind = _timed(stages, "create", mv._create_generation)(target, col, embedder.dim, len(chunks))
+    _timed(stages, "insert", mv._insert_rows)(target, col, chunks, vectors)
+    info = {"type": kind, "metric": "inner_product", "ntotal": len(chunks), "collection": col}
+    if kind == "HNSW":
+        info.update(ef_search=ix.HNSW_EF_SEARCH)
+    manifest = ix._manifest_base(chunks, embedder, meta, gen, 0.0, "milvus", info, "milvus")
+    mv._write_meta(target, col, manifest)
+    mv._switch_alias(target, col, False)
+    out["index_type"] = f"milvus-lite {kind}"
+    return target.lite_path
+
+
+def _measure(idx, qs: list[str], qvecs: list, out: dict) -> None:
+    """Query latencies: two rounds of every query (the first warms caches), then paper filters."""
     dense_ms, bm25_ms = [], []
-    for _ in range(2):  # the first round warms caches; the second is reported
+    for r in range(2):  # the second round is reported
         dense_ms, bm25_ms = [], []
         for q, v in zip(qs, qvecs, strict=True):
             t = time.perf_counter()
@@ -228,6 +278,7 @@ def worker(backend: str, n: int, work: Path, embedder_name: str) -> dict:
             t = time.perf_counter()
             idx.search_bm25(q, 50)
             bm25_ms.append((time.perf_counter() - t) * 1000)
+        stage(f"query round {r + 1} done")
     filt = []
     for q, v in zip(qs[:30], qvecs[:30], strict=True):
         allowed = {idx.chunks[0].paper_id, idx.chunks[-1].paper_id}
@@ -241,11 +292,89 @@ def worker(backend: str, n: int, work: Path, embedder_name: str) -> dict:
         bm25_p50_ms=pct(bm25_ms, 0.5),
         bm25_p95_ms=pct(bm25_ms, 0.95),
         filtered_p50_ms=pct(filt, 0.5),
-        rss_mb=round(rss_mb(), 0),
-        peak_rss_mb=round(peak_rss_mb(), 0),
-        disk_mb=round(du_mb(disk), 1),
     )
+
+
+def worker(backend: str, n: int, work: Path, embedder_name: str) -> dict:
+    from paperqa.search import index as ix
+    from paperqa.search.embedders import load_embedder
+    from paperqa.settings import Settings
+
+    home = work / f"{backend}-{n}"
+    if home.exists():
+        import shutil
+
+        shutil.rmtree(home)
+    settings = Settings(home=home, index=backend)
+    settings.index_dir.mkdir(parents=True)
+    out: dict = {"backend": backend, "chunks": n}
+    embedder = load_embedder(embedder_name)
+    chunks, qs, vectors, qvecs = _corpus(n, work, embedder, out)
+    meta = {"chunker": {"max_words": 160}, "catalog_hash": "bench", "corpus_hash": "bench"}
+    rss0 = rss_mb()
+    t = time.perf_counter()
+    if backend == "faiss":
+        disk = _build_faiss(settings, chunks, vectors, embedder, meta, out)
+    else:
+        disk = _build_milvus(settings, backend, chunks, vectors, embedder, meta, out)
+    out["build_s"] = round(time.perf_counter() - t, 1)
+    out["build_rss_growth_mb"] = round(rss_mb() - rss0, 0)
+    out["build_peak_rss_mb"] = round(peak_rss_mb(), 0)
+    stage("build done")
+    del vectors, chunks  # the opened index reads its own copy
+    t = time.perf_counter()
+    idx = ix.open_index(settings, embedder.name)
+    out["open_s"] = round(time.perf_counter() - t, 1)
+    stage("open done")
+    _measure(idx, qs, qvecs, out)
+    out.update(rss_mb=round(rss_mb(), 0), peak_rss_mb=round(peak_rss_mb(), 0), disk_mb=round(du_mb(disk), 1))
     return out
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_cell(cmd: list[str], limit: float, max_rss_mb: float, log: Path) -> dict:
+    """Run one worker; stop it past `limit` seconds or `max_rss_mb` (the machine is shared: a cell
+    must not push others into swap or the OOM killer). Samples the load average meanwhile."""
+    t = time.perf_counter()
+    loads, trace, peak, why = [], [], 0.0, ""
+    with open(log, "w", encoding="utf-8") as err, open(log.with_suffix(".out"), "w+", encoding="utf-8") as so:
+        proc = subprocess.Popen(cmd, stdout=so, stderr=err, text=True)
+        while proc.poll() is None:
+            time.sleep(2)
+            loads.append(os.getloadavg()[0])
+            now = _tree_rss_mb(proc.pid)
+            peak = max(peak, now)
+            if len(loads) % 30 == 0:  # once a minute: where the memory grows
+                trace.append([round(time.perf_counter() - t), round(now)])
+            if why == "" and (time.perf_counter() - t > limit or peak > max_rss_mb):
+                why = f"stopped at {time.perf_counter() - t:.0f} s, RSS {peak:.0f} MB"
+                proc.kill()
+        so.seek(0)
+        stdout = so.read()
+    tail = [ln for ln in log.read_text(encoding="utf-8").splitlines() if ln.strip()][-3:]
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
+    row = (
+        json.loads(lines[-1]) if proc.returncode == 0 and lines else {"error": why or tail[-1:], "last": tail}
+    )
+    row.update(wall_s=round(time.perf_counter() - t, 1), sampled_peak_rss_mb=round(peak, 0), rss_trace=trace)
+    if loads:
+        row["load1"] = {"min": min(loads), "mean": round(sum(loads) / len(loads), 2), "max": max(loads)}
+    return row
 
 
 def main() -> int:
@@ -255,6 +384,7 @@ def main() -> int:
     ap.add_argument("--embedder", default="use")
     ap.add_argument("--work", type=Path, default=Path("/tmp/paperqa-bench-scale"))
     ap.add_argument("--limit", type=float, default=3600, help="seconds per cell before it is stopped")
+    ap.add_argument("--max-rss-mb", type=float, default=16_000, help="resident MB before a cell is stopped")
     ap.add_argument("--json", type=Path, help="append one JSON line per cell here")
     ap.add_argument("--worker", nargs=2, metavar=("BACKEND", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -266,18 +396,8 @@ def main() -> int:
         for backend in args.backends.split(","):
             cmd = [sys.executable, __file__, "--worker", backend, str(n), "--work", str(args.work)]
             cmd += ["--embedder", args.embedder]
-            t = time.perf_counter()
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.limit)
-                lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-                row = (
-                    json.loads(lines[-1])
-                    if proc.returncode == 0 and lines
-                    else {"backend": backend, "chunks": n, "error": proc.stderr.strip().splitlines()[-1:]}
-                )
-            except subprocess.TimeoutExpired:
-                row = {"backend": backend, "chunks": n, "error": f"not finished in {args.limit:.0f} s"}
-            row["wall_s"] = round(time.perf_counter() - t, 1)
+            log = args.work / f"{backend}-{n}.log"
+            row = {"backend": backend, "chunks": n, **run_cell(cmd, args.limit, args.max_rss_mb, log)}
             print(json.dumps(row), flush=True)
             if args.json:
                 with open(args.json, "a", encoding="utf-8") as f:

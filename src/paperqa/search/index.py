@@ -120,9 +120,8 @@ def open_index(settings: Settings, embedder_name: str | None = None) -> IndexBac
     raise AssertionError("unreachable")
 
 
-def _manifest(
-    chunks: list[Chunk], embedder: Embedder, dense: Any, meta: dict[str, Any], gen: str, seconds: float
-) -> dict[str, Any]:
+def _dense_info(dense: Any) -> dict[str, Any]:
+    """The manifest's "faiss" entry for a built dense index."""
     info: dict[str, Any] = {
         "type": faiss_type(dense),
         "metric": "inner_product",
@@ -130,7 +129,17 @@ def _manifest(
     }
     if hasattr(dense, "hnsw"):
         info.update(m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION, ef_search=HNSW_EF_SEARCH)
-    return manifest_base(chunks, embedder, meta, gen, seconds, "faiss", info, "bm25s")
+    return info
+
+
+def _write_dense(vectors: np.ndarray, path: Path) -> dict[str, Any]:
+    """Build and write the FAISS index; returns its manifest entry. The index (a copy of every
+    vector, plus the HNSW graph) is freed on return, before the BM25 build needs its memory."""
+    import faiss  # late: heavy native library: loaded when an index is built or opened
+
+    dense = build_faiss(vectors)
+    faiss.write_index(dense, str(path))
+    return _dense_info(dense)
 
 
 def _write_generation(
@@ -142,22 +151,20 @@ def _write_generation(
     t0: float,
 ) -> str:
     """Write every file of a generation, manifest last, and fsync them; returns the faiss type."""
-    import faiss  # late: heavy native library: loaded when an index is built or opened
-
     gen_dir.mkdir(parents=True)
     with open(gen_dir / "chunks.jsonl", "w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-    dense = build_faiss(vectors)
-    faiss.write_index(dense, str(gen_dir / "dense.faiss"))
+    info = _write_dense(vectors, gen_dir / "dense.faiss")
     write_bm25(chunks, gen_dir / "bm25")
-    manifest = _manifest(chunks, embedder, dense, meta, gen_dir.name, time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    manifest = manifest_base(chunks, embedder, meta, gen_dir.name, seconds, "faiss", info, "bm25s")
     (gen_dir / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
     )
     fsync_tree(gen_dir)
     fsync_dir(gen_dir.parent)
-    return faiss_type(dense)
+    return str(info["type"])
 
 
 def build_index(
