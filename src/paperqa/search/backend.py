@@ -20,6 +20,7 @@ from ..errors import PaperqaError
 from ..records import Chunk
 from .embedders import Embedder, canonical_name
 from .keywords import TOKENIZER_VERSION
+from .unit import normalise_rows
 
 INDEX_FORMAT = 1  # bumped when the files of a generation change shape
 # Measured with scripts/bench_faiss.py (2-core EPYC, 384-d, one query): exact search takes
@@ -242,7 +243,6 @@ class OpenedIndex:
     manifest: dict[str, Any]
     path: Any  # where it lives: a generation folder, or the Milvus target
     _vectors: np.ndarray
-    _row_of: dict[str, int]  # chunk_id -> row
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -263,8 +263,12 @@ class OpenedIndex:
     def chunk(self, i: int) -> Chunk:
         return self.chunks[i]
 
-    def row_of(self, chunk_id: str) -> int | None:
-        return self._row_of.get(chunk_id)
+    def _query_vector(self, qvec: np.ndarray) -> np.ndarray:
+        """The query as a unit vector of this index's dimension (else IndexMismatchError)."""
+        q = normalise_rows(np.asarray(qvec, dtype=np.float32).reshape(-1))
+        if q.shape[0] != self.dim:
+            raise mismatch_error(self.path, self.manifest, f"a {q.shape[0]}-d query vector", None)
+        return q
 
     def check_embedder(self, embedder: Embedder) -> None:
         """Raise IndexMismatchError unless `embedder` is the one this index was built with."""

@@ -31,7 +31,6 @@ from .backend import (
 )
 from .embedders import Embedder, canonical_name
 from .keywords import TOKENIZER_VERSION, tokenize
-from .unit import normalise_rows
 
 
 def build_faiss(vectors: np.ndarray) -> Any:
@@ -106,7 +105,6 @@ class Index(OpenedIndex):
         self._dense = dense
         self._vectors = _stored_vectors(dense)
         self._bm25 = bm25
-        self._row_of = {c.chunk_id: i for i, c in enumerate(chunks)}
         by_paper: dict[str, list[int]] = {}
         for i, c in enumerate(chunks):
             by_paper.setdefault(c.paper_id, []).append(i)
@@ -133,9 +131,7 @@ class Index(OpenedIndex):
         self, qvec: np.ndarray, k: int, allowed: set[str] | None = None
     ) -> list[tuple[int, float]]:
         """Top-k (row, cosine) for a query vector, optionally only within papers `allowed`."""
-        q = normalise_rows(np.asarray(qvec, dtype=np.float32).reshape(-1))
-        if q.shape[0] != self.dim:
-            raise mismatch_error(self.path, self.manifest, f"a {q.shape[0]}-d query vector", None)
+        q = self._query_vector(qvec)
         n = len(self.chunks)
         if allowed is None:
             kk = min(k, n)

@@ -35,7 +35,6 @@ from .milvus_client import (
     read_rows,
     term_code,
 )
-from .unit import normalise_rows
 
 
 class MilvusIndex(OpenedIndex):
@@ -55,7 +54,6 @@ class MilvusIndex(OpenedIndex):
         self.chunks = chunks
         self._vectors = vectors
         self._vectors.setflags(write=False)
-        self._row_of = {c.chunk_id: i for i, c in enumerate(chunks)}
         self._papers = sorted({c.paper_id for c in chunks})
         self._terms: dict[str, bool] = {}
         info = manifest.get("milvus", {})
@@ -100,9 +98,7 @@ class MilvusIndex(OpenedIndex):
         self, qvec: np.ndarray, k: int, allowed: set[str] | None = None
     ) -> list[tuple[int, float]]:
         """Top-k (row, cosine) for a query vector, optionally only within papers `allowed`."""
-        q = normalise_rows(np.asarray(qvec, dtype=np.float32).reshape(-1))
-        if q.shape[0] != self.dim:
-            raise mismatch_error(self.path, self.manifest, f"a {q.shape[0]}-d query vector", None)
+        q = self._query_vector(qvec)
         if k <= 0 or not self.chunks or (allowed is not None and not allowed):
             return []
         params = dict(self._search_params)
