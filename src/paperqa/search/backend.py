@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import PaperqaError
+from ..progress import SILENT, Progress
 from ..records import Chunk
 from .embedders import Embedder, canonical_name
 from .keywords import TOKENIZER_VERSION
@@ -137,6 +138,21 @@ def _alias(name: str) -> str:
         if canonical_name(short) == name:
             return short
     return name.removeprefix("st:")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How a build runs, the same for every backend (see `index.build_index`)."""
+
+    meta: dict[str, Any]  # "chunker", "catalog_hash", "corpus_hash"; others kept under manifest["meta"]
+    full: bool = False  # re-embed everything, reusing nothing from the live generation
+    progress: Progress = SILENT
+    clear_cache: bool = False  # also drop the local embedding cache
+    batch_size: int = 32  # passages per embedder call
+
+    def gathering(self) -> dict[str, Any]:
+        """The options `vectors.gather_vectors` takes."""
+        return {"clear_cache": self.clear_cache, "progress": self.progress, "batch_size": self.batch_size}
 
 
 def mismatch_error(

@@ -44,6 +44,7 @@ from .backend import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
     HNSW_M,
+    BuildOptions,
     BuildStats,
     IndexBackend,
     IndexMissingError,
@@ -184,12 +185,10 @@ def build_index(
     kept under manifest["meta"]. On any exception (KeyboardInterrupt too) the live index is
     untouched and the partial generation is removed; embedded vectors stay cached.
     """
+    opts = BuildOptions(meta, full, progress, clear_cache, batch_size)
     target = _milvus_target(settings)
     if target is not None:
-        return build_milvus_index(
-            chunks, embedder, settings, target, meta=meta, full=full, progress=progress,
-            clear_cache=clear_cache, batch_size=batch_size,
-        )  # fmt: skip
+        return build_milvus_index(chunks, embedder, settings, target, opts)
     t0 = time.perf_counter()
     check_chunks(chunks)
     index_dir = settings.index_dir
@@ -201,8 +200,7 @@ def build_index(
             if full or old_gen is None
             else (lambda: vectors_from_generation(index_dir / old_gen, embedder))
         )
-        options = {"clear_cache": clear_cache, "progress": progress, "batch_size": batch_size}
-        vectors, *counts = gather_vectors(chunks, embedder, settings, previous, **options)
+        vectors, *counts = gather_vectors(chunks, embedder, settings, previous, **opts.gathering())
         gen = new_generation_name()
         gen_dir = index_dir / gen
         try:

@@ -42,7 +42,6 @@ from typing import Any
 
 import numpy as np
 
-from ..progress import SILENT, Progress
 from ..records import Chunk
 from ..settings import Settings
 from .backend import (
@@ -52,6 +51,7 @@ from .backend import (
     HNSW_EF_SEARCH,
     HNSW_M,
     HNSW_THRESHOLD,
+    BuildOptions,
     BuildStats,
     PaperIndexError,
     build_stats,
@@ -226,12 +226,7 @@ def build_milvus_index(
     embedder: Embedder,
     settings: Settings,
     target: MilvusTarget,
-    *,
-    meta: dict[str, Any],
-    full: bool = False,
-    progress: Progress = SILENT,
-    clear_cache: bool = False,
-    batch_size: int = 32,
+    opts: BuildOptions,
 ) -> BuildStats:
     """Build a new generation collection and switch the alias to it; same contract as index.build_index.
 
@@ -244,16 +239,17 @@ def build_milvus_index(
     index_dir.mkdir(parents=True, exist_ok=True)
     with build_lock(index_dir):  # one build per machine; on a shared server, one builder per group
         old = live_collection(target)
-        previous = None if full or old is None else (lambda: _vectors_from_collection(target, old, embedder))
-        options = {"clear_cache": clear_cache, "progress": progress, "batch_size": batch_size}
-        vectors, *counts = gather_vectors(chunks, embedder, settings, previous, **options)
+        previous = (
+            None if opts.full or old is None else (lambda: _vectors_from_collection(target, old, embedder))
+        )
+        vectors, *counts = gather_vectors(chunks, embedder, settings, previous, **opts.gathering())
         gen = new_generation_name()
         collection = target.collection(gen)
         switched = False
         try:
             kind = _create_generation(target, collection, embedder.dim, len(chunks))
             _insert_rows(target, collection, chunks, vectors)
-            manifest = _manifest(target, collection, kind, chunks, embedder, meta, gen, t0)
+            manifest = _manifest(target, collection, kind, chunks, embedder, opts.meta, gen, t0)
             _write_meta(target, collection, manifest)
             _switch_alias(target, collection, old is not None)
             switched = True
