@@ -45,6 +45,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 EngineOpt = Annotated[str | None, typer.Option("--engine", help=" | ".join(ENGINES))]
 
 
+KOpt = Annotated[
+    int | None,
+    typer.Option("-k", min=1, help="Passages retrieved for a question (1 or more; default PAPERQA_K)."),
+]
 PapersOpt = Annotated[str | None, typer.Option("--papers", help="Restrict to these ids, comma-separated.")]
 
 

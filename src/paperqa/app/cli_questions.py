@@ -21,6 +21,7 @@ from .cli_common import (
     EngineOpt,
     HomeOpt,
     JsonOpt,
+    KOpt,
     PapersOpt,
     app,
     err,
@@ -35,9 +36,7 @@ from .web import launch
 @app.command()
 def search(
     question: Annotated[str, typer.Argument(help="English or Chinese.")],
-    k: Annotated[
-        int | None, typer.Option("-k", min=1, help="Passages retrieved (1 or more; default PAPERQA_K).")
-    ] = None,
+    k: KOpt = None,
     papers: PapersOpt = None,
     as_json: JsonOpt = False,
     embedder: EmbedderOpt = None,
@@ -67,10 +66,7 @@ def search(
 def ask(
     question: Annotated[str, typer.Argument(help="English or Chinese.")],
     engine: EngineOpt = None,
-    k: Annotated[
-        int | None,
-        typer.Option("-k", min=1, help="Passages retrieved for the answer (1 or more; default PAPERQA_K)."),
-    ] = None,
+    k: KOpt = None,
     papers: PapersOpt = None,
     as_json: JsonOpt = False,
     fmt: Annotated[
@@ -134,10 +130,7 @@ def _print_citations(final: Any) -> None:
 @app.command()
 def chat(
     engine: EngineOpt = None,
-    k: Annotated[
-        int | None,
-        typer.Option("-k", min=1, help="Passages retrieved for each answer (1 or more; default PAPERQA_K)."),
-    ] = None,
+    k: KOpt = None,
     papers: PapersOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON answer a line (JSON lines).")] = False,
     embedder: EmbedderOpt = None,
@@ -238,10 +231,7 @@ def eval_cmd(
         bool, typer.Option("--answers", help="Also answer each question and score the citations.")
     ] = False,
     engine: EngineOpt = None,
-    k: Annotated[
-        int | None,
-        typer.Option("-k", min=1, help="Passages retrieved per question (1 or more; default PAPERQA_K)."),
-    ] = None,
+    k: KOpt = None,
     as_json: JsonOpt = False,
     embedder: EmbedderOpt = None,
     home: HomeOpt = None,

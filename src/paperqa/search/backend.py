@@ -140,6 +140,26 @@ def _alias(name: str) -> str:
     return name.removeprefix("st:")
 
 
+def check_readable(where: Any, manifest: dict[str, Any], embedder_name: str | None) -> None:
+    """Raise IndexMismatchError unless this paperqa can read an index with this manifest: its
+    format, its embedder (when one is asked for) and its keyword tokenizer. Both backends."""
+    if manifest.get("format") != INDEX_FORMAT:
+        raise IndexMismatchError(
+            f"The index in {where} has format {manifest.get('format')!r}; this paperqa "
+            f"({__version__}) reads format {INDEX_FORMAT}. Rebuild it with `paperqa index --full`."
+        )
+    if embedder_name is not None:
+        wanted = canonical_name(embedder_name)
+        if wanted != manifest.get("embedder"):
+            raise mismatch_error(where, manifest, f"embedder '{wanted}'", embedder_name)
+    if manifest.get("bm25", {}).get("tokenizer") != TOKENIZER_VERSION:
+        raise IndexMismatchError(
+            f"The keyword index in {where} was built with tokenizer "
+            f"{manifest.get('bm25', {}).get('tokenizer')!r}, this paperqa uses {TOKENIZER_VERSION!r}. "
+            "Rebuild it with `paperqa index` (cached vectors are reused, so this is quick)."
+        )
+
+
 @dataclass(frozen=True)
 class BuildOptions:
     """How a build runs, the same for every backend (see `index.build_index`)."""

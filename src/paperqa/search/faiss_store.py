@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
 from ..records import Chunk
 from .backend import (
     BM25_B,
@@ -21,16 +20,15 @@ from .backend import (
     HNSW_EF_SEARCH,
     HNSW_M,
     HNSW_THRESHOLD,
-    INDEX_FORMAT,
     IndexMismatchError,
     OpenedIndex,
+    check_readable,
     load_chunks,
-    mismatch_error,
     text_key,
     top_k,
 )
-from .embedders import Embedder, canonical_name
-from .keywords import TOKENIZER_VERSION, tokenize
+from .embedders import Embedder
+from .keywords import tokenize
 
 
 def build_faiss(vectors: np.ndarray) -> Any:
@@ -186,21 +184,7 @@ def open_generation(path: Path, embedder_name: str | None) -> Index:
     import faiss  # late: heavy native library: loaded when an index is built or opened
 
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    if manifest.get("format") != INDEX_FORMAT:
-        raise IndexMismatchError(
-            f"The index in {path} has format {manifest.get('format')!r}; this paperqa "
-            f"({__version__}) reads format {INDEX_FORMAT}. Rebuild it with `paperqa index --full`."
-        )
-    if embedder_name is not None:
-        wanted = canonical_name(embedder_name)
-        if wanted != manifest.get("embedder"):
-            raise mismatch_error(path, manifest, f"embedder '{wanted}'", embedder_name)
-    if manifest.get("bm25", {}).get("tokenizer") != TOKENIZER_VERSION:
-        raise IndexMismatchError(
-            f"The keyword index in {path} was built with tokenizer "
-            f"{manifest.get('bm25', {}).get('tokenizer')!r}, this paperqa uses {TOKENIZER_VERSION!r}. "
-            "Rebuild it with `paperqa index` (cached vectors are reused, so this is quick)."
-        )
+    check_readable(path, manifest, embedder_name)
     chunks = load_chunks(path / "chunks.jsonl")
     dense = faiss.read_index(str(path / "dense.faiss"))
     bm25 = _load_bm25(path / "bm25")

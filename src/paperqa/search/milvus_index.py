@@ -7,19 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
 from ..records import Chunk
 from .backend import (
     BM25_K1,
-    INDEX_FORMAT,
     IndexMismatchError,
     IndexMissingError,
     OpenedIndex,
-    mismatch_error,
+    check_readable,
     top_k,
 )
-from .embedders import canonical_name
-from .keywords import TOKENIZER_VERSION
 from .milvus_client import (
     MAX_LIMIT,
     IndexGoneError,
@@ -145,19 +141,7 @@ def open_milvus_index(target: MilvusTarget, embedder_name: str | None = None) ->
             "Rebuild it with `paperqa index --full`."
         )
     where = f"{target.label} (collection {live})"
-    if manifest.get("format") != INDEX_FORMAT:
-        raise IndexMismatchError(
-            f"The index in {where} has format {manifest.get('format')!r}; this paperqa ({__version__}) "
-            f"reads format {INDEX_FORMAT}. Rebuild it with `paperqa index --full`."
-        )
-    if embedder_name is not None and canonical_name(embedder_name) != manifest.get("embedder"):
-        raise mismatch_error(where, manifest, f"embedder '{canonical_name(embedder_name)}'", embedder_name)
-    if manifest.get("bm25", {}).get("tokenizer") != TOKENIZER_VERSION:
-        raise IndexMismatchError(
-            f"The keyword index in {where} was built with tokenizer "
-            f"{manifest.get('bm25', {}).get('tokenizer')!r}, this paperqa uses {TOKENIZER_VERSION!r}. "
-            "Rebuild it with `paperqa index` (cached vectors are reused, so this is quick)."
-        )
+    check_readable(where, manifest, embedder_name)
     client = milvus_client(target)
     call(target, client.load_collection, live)  # a restarted milvus-lite starts collections released
     n = int(manifest["counts"]["chunks"])
