@@ -131,13 +131,20 @@ class Settings:
                     f"PAPERQA_{f.name.upper()}={raw!r} is not a valid {f.type}: fix or unset that variable"
                 ) from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("home", "lists_dir", "papers_file"):
-            if key in values and values[key] is not None:
-                values[key] = Path(values[key]).expanduser().resolve()
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        """Paths given as strings (`Settings(home="~/papers")`) become absolute Paths."""
+        for key in _PATH_FIELDS:
+            value = getattr(self, key)
+            if value is not None and not (isinstance(value, Path) and value.is_absolute()):
+                object.__setattr__(self, key, Path(value).expanduser().resolve())
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_PATH_FIELDS = ("home", "lists_dir", "papers_file")
 
 
 def _convert(type_name: Any, raw: str) -> Any:

@@ -100,9 +100,15 @@ def candidates(sources: Sequence[Source]) -> list[Cand]:
     return out or unchecked
 
 
+# A number standing alone ("63.1", "48.3/24.2", "[58]", "15%"): a table's cell or a reference.
+# "175B", "GPT-3" and "1.2TB" carry letters: they name a model or a quantity, which is what
+# a "how much" sentence is made of.
+_BARE_NUMBER_RE = re.compile(r"^[\[(]?[-+±~≈<>]?[\d.,:/%×]*\d[\d.,:/%×]*[\])]?[,.;:]?$")
+
+
 def quotable(text: str, kind: str) -> bool:
     flat = collapse_ws(text)
-    if _CJK_CHARS_RE.search(flat):
+    if _CJK_CHARS_RE.search(flat) or (kind == "summary" and "、" in flat):
         fragment = flat[0] in "，,、；;：:。）)”"  # cut after a quoted question mark
         # a link label ("……的解读之一") says nothing; a line that goes on to say something does
         said = flat
@@ -131,7 +137,7 @@ def quotable(text: str, kind: str) -> bool:
     chars = [c for c in flat if not c.isspace()]
     letters = sum(c.isalpha() for c in chars)
     words = flat.split()
-    numeric = sum(1 for w in words if re.search(r"\d", w))
+    numeric = sum(1 for w in words if _BARE_NUMBER_RE.match(w))
     return letters >= 0.65 * len(chars) and numeric <= 0.25 * len(words)
 
 

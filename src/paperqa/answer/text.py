@@ -109,11 +109,19 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 _HEADING_LINE_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*|[A-Z](?:\.\d+)+)\.?\s+[A-Z][^\n]{0,80}(?<![.,;:])\n")
 
 
+_ABSTRACT_HEAD_RE = re.compile(r"^\s*(?:ABSTRACT|Abstract)\b[\s.:—–-]*(?=[A-Z])")
+
+
 def drop_heading(sentence: str) -> str:
-    """ "4.1 LOW-RANK UPDATES\nA neural network ..." -> "A neural network ...": a section
-    heading glued to the first sentence under it (still an exact substring)."""
-    m = _HEADING_LINE_RE.match(sentence)
-    return sentence[m.end() :].lstrip() if m and sentence[m.end() :].strip() else sentence
+    """ "6 Results\n6.1 Machine Translation\nOn the WMT ..." -> "On the WMT ...": section
+    headings (and an "Abstract" label) glued to the first sentence under them (what is left
+    is still an exact substring)."""
+    for _ in range(3):
+        m = _HEADING_LINE_RE.match(sentence) or _ABSTRACT_HEAD_RE.match(sentence)
+        if m is None or not sentence[m.end() :].strip():
+            break
+        sentence = sentence[m.end() :].lstrip()
+    return sentence
 
 
 def split_sentences(text: str) -> list[str]:
