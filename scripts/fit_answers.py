@@ -44,7 +44,7 @@ def answer_words(text: str) -> float:
 
 
 def score(lib: Library, rows, params: SentenceParams) -> dict[str, float]:
-    engine = ExtractiveEngine(params=params)
+    engine = ExtractiveEngine(params=params, neighbours=lib.english_for)
     stated = total = hit = words = n = 0
     for q, passages in rows:
         a = answer(

@@ -84,7 +84,7 @@ def main() -> int:
     lib = Library(Settings.load(home=args.home))
     current = SentenceParams.load()
     base = SentenceParams(k1=current.k1, b=current.b, b_summary=current.b_summary)
-    engine = ExtractiveEngine(params=base)
+    engine = ExtractiveEngine(params=base, neighbours=lib.english_for)
     questions = [q for path in args.questions for q in read_questions(path)]
     rows = collect(lib, questions, engine)
     tune = [r for r in rows if r[0].split == "tune"]

@@ -27,6 +27,7 @@ from .parse.textstore import page_text
 from .progress import SILENT, Progress
 from .records import Paper
 from .search import pipeline
+from .search.crosslingual import LiveNeighbours
 from .search.embedders import load_embedder
 from .search.index import open_index, read_manifest
 from .search.rerank import RankerParams
@@ -39,12 +40,14 @@ class Library:
         self.settings = settings.with_(**overrides) if settings else Settings.load(**overrides)
         self._manifest = ManifestCache(self.settings)  # re-read only when the file changes
         self._engines: dict[str, Any] = {}
+        # a Chinese term -> the indexed papers' English words for it (search/crosslingual.py)
+        self.english_for = LiveNeighbours(lambda: self.embedder, lambda: self.index, self.settings.cache_dir)
 
     @cached_property
     def catalog(self) -> Catalog:
         return load_catalog(self.settings)
 
-    def paper(self, key: str) -> Paper:
+    def paper(self, key: str) -> Paper:  # by arXiv id, alias or title
         return self.catalog.get(key)
 
     def status(self) -> dict[str, Any]:
@@ -58,8 +61,7 @@ class Library:
         return path if path is not None and path.is_file() else None
 
     @property
-    def pages_of(self) -> dict[str, int]:
-        """Page counts of the PDFs on hand (a passage's place in its paper is a ranking signal)."""
+    def pages_of(self) -> dict[str, int]:  # a passage's place in its paper is a ranking signal
         return {pid: e.pages for pid, e in self._manifest.get().items()}
 
     def download(self, only: list[str] | None = None, dry_run: bool = False, **kwargs: Any):
@@ -85,21 +87,18 @@ class Library:
     def reload(self) -> None:
         """Pick up a newly built index (a running server keeps the old one until asked)."""
         self.__dict__.pop("index", None)
-
-    @cached_property
-    def fusion(self) -> FusionParams:
-        return FusionParams()
-
-    @cached_property
-    def ranker(self) -> RankerParams:
-        return RankerParams.load()
+        self.english_for.reset()
 
     @cached_property
     def name_linker(self) -> NameLinker:
         return NameLinker(self.catalog.papers)
 
+    @cached_property
+    def _stage_params(self) -> tuple[FusionParams, RankerParams]:
+        return FusionParams(), RankerParams.load()  # the fused first stage, the fitted second
+
     def _search_context(self) -> pipeline.SearchContext:
-        fields = (self.index, self.embedder, self.catalog, self.fusion, self.ranker, self.name_linker)
+        fields = (self.index, self.embedder, self.catalog, *self._stage_params, self.name_linker)
         return pipeline.SearchContext(*fields, pages_of=lambda: self.pages_of)
 
     def candidates(self, question: str, papers: list[str] | None = None):
@@ -160,15 +159,14 @@ class Library:
     def _vocabulary(self) -> Vocabulary:
         return Vocabulary(self.catalog, lambda: self.index)
 
-    def known_term(self, token: str) -> bool:
-        """Does the catalog or the indexed text mention this token (or phrase)? See `Vocabulary`."""
+    def known_term(self, token: str) -> bool:  # in the catalog or the indexed text? (Vocabulary)
         return self._vocabulary.known(token)
 
     def engine(self, name: str | None = None):
         """Answer engines are loaded once per Library and name (an LLM loads slowly)."""
         name = name or self.settings.engine
         if name not in self._engines:
-            self._engines[name] = load_engine(self.settings.with_(engine=name))
+            self._engines[name] = load_engine(self.settings.with_(engine=name), self.english_for)
         return self._engines[name]
 
     def evaluate(

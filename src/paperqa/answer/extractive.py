@@ -37,9 +37,15 @@ class ExtractiveEngine:
 
     name = "extractive"
 
-    def __init__(self, mmr_lambda: float = 0.7, params: SentenceParams | None = None):
+    def __init__(
+        self,
+        mmr_lambda: float = 0.7,
+        params: SentenceParams | None = None,
+        neighbours: Callable[[str], tuple[str, ...]] | None = None,
+    ):
         self.mmr_lambda = mmr_lambda
         self.params = params if params is not None else SentenceParams.load()
+        self.neighbours = neighbours  # a Chinese term's English words in the papers (crosslingual.py)
 
     # --- sources -------------------------------------------------------------------
     def select(
@@ -97,7 +103,7 @@ class ExtractiveEngine:
         """The candidate sentences with their relevance set, the question's terms, and whether
         it asks for a list of papers. A Chinese or list question scores the paper sentences and
         the reading-list lines as two pools (each answer shows both); otherwise one pool."""
-        terms = question_terms(question)
+        terms = question_terms(question, expand=self.neighbours)
         list_q = bool(LIST_Q_RE.search(question))
         if list_q:  # "which papers in the reading list": those words pick no paper
             terms = [t for t in terms if t.weight >= 1.0] or terms

@@ -56,15 +56,19 @@ _REFUSAL_RE = re.compile(
 ENGINES = ("extractive", "llama", "openai")  # the one list of engine names (CLI, UI, settings)
 
 
-def load_engine(settings: Settings) -> AnswerEngine:
-    """The engine `settings.engine` names. Cheap: a model is loaded on first use, once per object."""
+def load_engine(
+    settings: Settings, neighbours: Callable[[str], tuple[str, ...]] | None = None
+) -> AnswerEngine:
+    """The engine `settings.engine` names. Cheap: a model is loaded on first use, once per object.
+    `neighbours`: Chinese terms' English words in the index (the extractive sentence choice, also
+    the evidence block under an LLM's answer)."""
     name = settings.engine.strip().lower()
     if name == "extractive":
-        return ExtractiveEngine()
-    if name == "llama":
-        return LlamaEngine(settings)
-    if name == "openai":
-        return OpenAIEngine(settings)
+        return ExtractiveEngine(neighbours=neighbours)
+    if name in ("llama", "openai"):
+        llm = LlamaEngine(settings) if name == "llama" else OpenAIEngine(settings)
+        llm.evidence = ExtractiveEngine(neighbours=neighbours)
+        return llm
     names = ", ".join(ENGINES[:-1]) + " or " + ENGINES[-1]
     raise EngineError(f"unknown answer engine '{settings.engine}': use {names}")
 
@@ -180,7 +184,7 @@ def _engine_answer(
 ) -> Generator[str, None, tuple[list[Source], list[int]]]:
     """The engine's text with its citations mapped; a model's answer then gets its evidence block.
     Returns the numbered sources and the cited order."""
-    evidence = ExtractiveEngine() if eng.name != "extractive" else None
+    evidence = (getattr(eng, "evidence", None) or ExtractiveEngine()) if eng.name != "extractive" else None
     sources, reads = _sources(eng, evidence, question, lang, passages, catalog, page_text)
     mapper = CitationMapper(len(sources))
     yield from _stream(eng.generate(question, lang, reads), mapper, draft, first=True)

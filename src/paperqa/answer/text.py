@@ -13,6 +13,7 @@ import html
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -293,9 +294,15 @@ class Term:
     named: bool = False
 
 
-def question_terms(question: str, weights: TermWeights = TermWeights()) -> list[Term]:  # noqa: B008
+def question_terms(
+    question: str,
+    weights: TermWeights = TermWeights(),  # noqa: B008
+    expand: Callable[[str], tuple[str, ...]] | None = None,
+) -> list[Term]:
     """Content terms of a question, names weighted most and frame words least (see TermWeights).
-    Chinese terms also match their English translations (CC-CEDICT), English ones their Chinese."""
+    Chinese terms also match their English translations (CC-CEDICT) and, with `expand` (the
+    index's cross-lingual neighbours, search/crosslingual.py), the papers' own English words for
+    them; English terms match their Chinese."""
     named = {t for phrase in named_phrases(question) for t in tokenize(phrase)}
     generic = generic_terms()
     tokens = list(dict.fromkeys(tokenize(question)))
@@ -313,6 +320,8 @@ def question_terms(question: str, weights: TermWeights = TermWeights()) -> list[
         alts = {lite_stem(tok)}
         # a translation that is a frame word ("use" for 节省 "to use sparingly") matches any passage
         alts.update(lite_stem(e) for e in english_for(tok) if e not in generic)
+        if expand is not None and _CJK_RE.search(tok) and tok not in named and weight > weights.generic:
+            alts.update(lite_stem(e) for e in expand(tok) if e not in generic)
         alts.update(chinese_for(tok))  # and the other way, for the Chinese reading-list entries
         terms.append(Term(tok, weight, tuple(sorted(alts)), tok in named))
     return terms
