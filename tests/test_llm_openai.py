@@ -6,6 +6,7 @@ and a server that is stopped afterwards."""
 from __future__ import annotations
 
 import importlib.util
+import signal
 import socket
 import subprocess
 import sys
@@ -62,8 +63,15 @@ def server(tmp_path_factory):
         deadline = time.monotonic() + 120
         while True:
             if proc.poll() is not None:
+                crashed = proc.returncode in (-signal.SIGILL, -signal.SIGSEGV, -signal.SIGBUS)
+                hint = (
+                    " (a native crash: rebuild with CMAKE_ARGS=-DGGML_NATIVE=OFF, make llm)"
+                    if crashed
+                    else ""
+                )
                 pytest.fail(
-                    f"llama_cpp.server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-2000:]}"
+                    f"llama_cpp.server exited with {proc.returncode}{hint}:\n"
+                    f"{log.read_text(errors='replace')[-2000:]}"
                 )
             try:
                 if httpx.get(f"{base}/models", timeout=2).status_code == 200:

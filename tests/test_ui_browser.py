@@ -384,7 +384,9 @@ def _choose(page: Any, elem_id: str, label_part: str) -> None:
     page.locator("[data-testid=dropdown-option]", has_text=label_part).first.click()
 
 
-def test_history_tab_lists_and_searches_past_questions(page: Any) -> None:
+def test_history_tab_lists_and_searches_past_questions(page: Any, served: dict[str, Any]) -> None:
+    for question in ("How does QLoRA save memory?", "QLoRA是如何节省显存的？"):
+        served["lib"].ask(question)  # kept in the history, as the chat keeps what it answers
     page.get_by_role("tab", name="History").click()
     items = page.locator("#pqa-history .pqa-hist")
     items.first.wait_for(state="attached", timeout=30_000)
