@@ -224,3 +224,15 @@ def test_shipped_conversation_set_is_large_enough_and_bilingual():
     assert len(dialogs) >= 40 and {d.lang for d in dialogs} == {"en", "zh"}
     scored = [t for d in dialogs for t in d.turns if t.scored]
     assert all(t.standalone for t in scored) and all(2 <= len(d.turns) <= 3 for d in dialogs)
+
+
+def test_a_follow_up_reads_only_its_papers_passages_but_is_judged_on_its_own(lib):
+    """Words of another paper in a follow-up do not pull the answer away from "it"."""
+    first = lib.ask("What is LoRA?")
+    assert first_cited(first) == LORA
+    follow = "How does it use 4-bit NormalFloat and paged optimizers?"  # QLoRA's words, about LoRA
+    alone = lib.ask("How does this method use 4-bit NormalFloat and paged optimizers?")
+    assert first_cited(alone) == QLORA  # without the conversation, the words lead to QLoRA
+    ans = lib.ask(follow, history=[Turn("What is LoRA?", first)])
+    assert not ans.declined
+    assert {c.paper_id for c in ans.citations} == {LORA}

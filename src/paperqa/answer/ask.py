@@ -54,7 +54,11 @@ def ask_stream(
             note += "\n\n"
             yield note
     t0 = time.perf_counter()
-    passages = ctx.search(question, k, papers)
+    passages = judged = ctx.search(question, k, papers)
+    if history and resolution.follow_up and resolution.focus and papers is None:
+        # "it" is the paper the conversation is about: the answer reads that paper's passages;
+        # whether the list covers the question at all is judged on what it retrieves on its own
+        passages = ctx.search(question, k, list(resolution.focus)) or judged
     retrieve_ms = (time.perf_counter() - t0) * 1000
     for item in answer_stream(
         question,
@@ -66,6 +70,7 @@ def ask_stream(
         engine=ctx.engine,
         known=ctx.known,
         language=language,
+        judged=judged,
     ):
         if isinstance(item, str):
             yield item

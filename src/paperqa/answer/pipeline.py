@@ -92,6 +92,7 @@ def answer_stream(
     min_confidence: float | None = None,
     known: Callable[[str], bool] | None = None,
     language: str | None = None,
+    judged: Sequence[Passage] | None = None,
 ) -> Iterator[str | Answer]:
     """Text deltas as they come, then the final `Answer` (whose text the deltas add up to).
 
@@ -99,7 +100,8 @@ def answer_stream(
     Answer keeps it as asked. Declines, without calling any model, when the question names
     something `known` (a token -> seen in the catalog or index? test) has never seen, or when
     `confidence(question, passages)` is under `min_confidence` (default: settings.min_confidence
-    if it exists, else the fitted DeclineParams threshold).
+    if it exists, else the fitted DeclineParams threshold). `judged`: the passages the decline
+    is judged on, when not those the answer reads (a follow-up reads its paper's passages only).
     """
     t0 = time.perf_counter()
     asked = question
@@ -109,9 +111,10 @@ def answer_stream(
     if min_confidence is None:
         min_confidence = getattr(settings, "min_confidence", None)
     # judged on the question's topic: a "which papers ... are about X" frame says nothing of X
-    signals = decline_signals(search_query(question), passages, catalog=catalog, known=known)
+    judged = passages if judged is None else judged
+    signals = decline_signals(search_query(question), judged, catalog=catalog, known=known)
     if not passages or should_decline(signals, min_confidence=min_confidence):
-        declined = _declined(asked, lang, passages, eng.name, t0, unknown=signals.unknown, catalog=catalog)
+        declined = _declined(asked, lang, judged, eng.name, t0, unknown=signals.unknown, catalog=catalog)
         yield declined.answer
         yield declined
         return
