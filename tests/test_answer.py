@@ -557,3 +557,17 @@ def test_openai_engine_http_error_is_reported(settings):
     )
     with pytest.raises(EngineError, match="HTTP 404.*model not found"):
         ask(EN_Q, settings, engine=engine)
+
+
+def test_a_chinese_answer_leads_with_the_paper_when_the_list_only_names_it(settings):
+    """The answer first: the list's LoRA lines say what LoRA is like, not how its update is built."""
+    passages = [p for p in qlora_passages() if p.paper_id == LORA_ID] + [
+        summary_passage(catalog().get(LORA_ID), 2)
+    ]
+    ans = ask("LoRA 的更新矩阵是怎样分解的？", settings, passages=passages)
+    assert ans.answer.startswith("根据《LoRA") and "论文原文写道" in ans.answer
+    assert ans.answer.index("论文原文写道") < ans.answer.index("阅读清单的摘要写道")
+    assert ans.citations[0].kind == "paper"
+    # a question the list's own lines speak to still opens with them
+    qlora = ask(ZH_Q, settings)
+    assert qlora.answer.index("阅读清单的摘要写道") < qlora.answer.index("论文原文写道")

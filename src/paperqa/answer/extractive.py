@@ -87,7 +87,7 @@ class ExtractiveEngine:
             cands = [c for c in cands if on_topic(c)]
             en, zh = [c for c in cands if not c.zh], [c for c in cands if c.zh]
             if lang == "zh":
-                parts = _compose_zh(en, zh, self.params, self.mmr_lambda)
+                parts = _compose_zh(en, zh, self.params, self.mmr_lambda, terms)
             else:
                 parts = self._compose_en(cands, terms)
             lead = _uncandidated_lead(sources, cands)
@@ -174,8 +174,12 @@ class ExtractiveEngine:
         return out
 
 
-def _compose_zh(en: list[Cand], zh: list[Cand], prm: SentenceParams, mmr_lambda: float) -> list[str]:
-    """A Chinese answer: the reading list's Chinese summary first, then the paper's own words."""
+def _compose_zh(
+    en: list[Cand], zh: list[Cand], prm: SentenceParams, mmr_lambda: float, terms: Sequence[Term] = ()
+) -> list[str]:
+    """A Chinese answer: the reading list's Chinese summary first, then the paper's own words
+    (the paper's words first when the list's lines say nothing of the question's topic)."""
+    topic = [t for t in terms if not t.named and t.weight >= 1.0]
     picked_en = [c for c in mmr(en, prm.zh_paper_sentences, mmr_lambda, prm) if c.rel > 0]
     top_zh = [c for c in top_sentences(zh, prm.zh_summary_sentences) if c.rel > 0] or top_sentences(zh, 1)
     rank = {c.source.paper.paper_id: _paper_rank(c) for c in en + zh}  # where retrieval put it
@@ -198,16 +202,27 @@ def _compose_zh(en: list[Cand], zh: list[Cand], prm: SentenceParams, mmr_lambda:
             continue
         paper = (mine_zh or mine_en)[0].source.paper
         head = ("根据" if n == 0 else "另外，") + f"《{paper.title}》{_note_zh(paper)}"
-        pieces: list[str] = []
+        listed: list[str] = []
         if mine_zh:
-            zh_text = "".join(_cite(_display_zh(c), c, zh=True) for c in mine_zh)
-            pieces.append(f"{head}，阅读清单的摘要写道：{zh_text}")
-        for i, c in enumerate(mine_en):
-            said = "论文原文写道" if i == 0 else "论文还写道"
-            text = f"{said}：“{_display(c.text)}”"
-            if not pieces:
-                text = f"{head}，{text}"
-            pieces.append(_cite(text, c, zh=True, inside_quote=True))
+            listed.append(
+                "阅读清单的摘要写道：" + "".join(_cite(_display_zh(c), c, zh=True) for c in mine_zh)
+            )
+        quoted = [
+            _cite(
+                f"{'论文原文写道' if i == 0 else '论文还写道'}：“{_display(c.text)}”",
+                c,
+                zh=True,
+                inside_quote=True,
+            )
+            for i, c in enumerate(mine_en)
+        ]
+        # the answer first: the paper's own words lead when the list's lines only name the paper
+        # ("Transformer原始论文") and say nothing of what the question asks about it
+        paper_first = bool(mine_en and topic) and not any(
+            term_matches(t, set(c.toks)) for c in mine_zh for t in topic
+        )
+        pieces = quoted + listed if paper_first else listed + quoted
+        pieces[0] = f"{head}，{pieces[0]}"
         out.extend(pieces)
     return out
 
