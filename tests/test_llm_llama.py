@@ -107,8 +107,33 @@ for question in args["questions"]:
             "restores": list(restores),
         }
     )
+# a follow-up condensed by the same model (the path Library.resolve takes with an LLM engine)
+from paperqa.answer.conversation import Turn, resolve
+from paperqa.search.retrieve import NameLinker
+
+condensed = []
+
+
+def complete(messages, max_tokens):
+    condensed.append(messages[-1]["content"])
+    yield from engine.complete(messages, max_tokens)
+
+
+res = resolve(
+    "How much memory does it need for a 65B model?",
+    [Turn(args["questions"][-1], final)],  # the last question's answer: "How does QLoRA save memory?"
+    linker=NameLinker(catalog().papers),
+    catalog=catalog(),
+    condense=complete,
+)
 states = list(llm.cache.cache_state.values())
 result = {
+    "condense": {
+        "prompts": condensed,
+        "follow_up": res.follow_up,
+        "standalone": res.standalone,
+        "note": res.note,
+    },
     "warmed": warmed,
     "system_tokens": system_tokens,
     "cache_rows": [len(s.scores) for s in states],
@@ -210,6 +235,16 @@ def test_llama_engine_streams_cites_given_passages_and_loads_once(tmp_path: Path
     # the cached states carry one row of logits, not the ~n_batch x vocabulary buffer
     assert result["cache_rows"] and set(result["cache_rows"]) == {1}
     assert result["cache_size"] <= result["cache_capacity"]
+    # the real model condensed the follow-up once, from a prompt that names the paper "it" meant;
+    # what it wrote is used when it reads as one question, else the rules' rewrite stands
+    condense = result["condense"]
+    assert condense["follow_up"] and len(condense["prompts"]) == 1
+    assert "QLoRA" in condense["prompts"][0] and "65B" in condense["prompts"][0]
+    assert condense["standalone"].strip()
+    if condense["note"].startswith("Read as:"):
+        assert condense["standalone"] in condense["note"]
+    else:
+        assert "QLoRA" in condense["standalone"]
 
 
 def _holds(tokens: list[int], part: list[int]) -> bool:
