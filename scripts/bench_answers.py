@@ -5,7 +5,7 @@ For each engine: hit@1 of the cited papers (the first paper the answer cites is 
 one), the share of unanswerable questions declined and of answerable ones wrongly declined,
 the share of quotes found verbatim on their page (must be 100%), and time to first token and
 total time per answer (p50 and max) on this machine. (Per-question confidence and the decline
-threshold that separates the two kinds of question: scripts/calibrate_decline.py.)
+model that separates the two kinds of question: scripts/fit_decline.py.)
 
 Engines: `extractive`; `llama` (llama-cpp-python with the GGUF of PAPERQA_LLM_MODEL or the
 shipped Qwen2.5-Coder-1.5B); `openai` (a real llama.cpp OpenAI-compatible server that this
