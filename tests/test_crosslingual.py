@@ -26,12 +26,15 @@ def test_a_chinese_term_finds_the_english_word_the_papers_use(use, tmp_path):
     assert np.allclose(np.load(tmp_path / "v.npy"), again.vectors)
 
 
-def test_question_terms_take_the_neighbours_for_chinese_terms_only(use, tmp_path):
-    nb = TermNeighbours(WORDS, use, None, CrossLingualParams(top=1, min_cos=0.5))
-    plain = {t.token: t.alts for t in question_terms("QLoRA 用什么硬件？")}
-    expanded = {t.token: t.alts for t in question_terms("QLoRA 用什么硬件？", expand=nb.english_for)}
-    assert "hardwar" in expanded["硬件"] or "hardware" in expanded["硬件"]
-    assert expanded["qlora"] == plain["qlora"]  # a name is never translated
+def test_question_terms_borrow_the_neighbours_for_chinese_terms_only(use, tmp_path):
+    words = ["vram", "gpu", "banana", "river", "football"]
+    nb = TermNeighbours(words, use, None, CrossLingualParams(top=2, min_cos=0.5))
+    terms = {t.token: t for t in question_terms("QLoRA 如何节省显存？", expand=nb.english_for)}
+    assert {"vram", "gpu"} & set(terms["显存"].borrowed)  # CC-CEDICT has no entry for 显存
+    assert not {"vram", "gpu"} & set(terms["显存"].alts)  # borrowed words match English text only
+    assert terms["qlora"].borrowed == ()  # a name is never translated
+    plain = {t.token: t for t in question_terms("QLoRA 如何节省显存？")}
+    assert plain["显存"].borrowed == () and plain["显存"].alts == terms["显存"].alts
 
 
 def test_vocabulary_is_the_corpus_words_not_stop_words_or_one_offs():

@@ -50,9 +50,12 @@ def test_the_headline_question_states_the_three_ways_qlora_saves_memory(home: Pa
     answer = Library(Settings.load(home=home, history=False)).ask(question)
     text = answer.answer.lower()
     assert answer.citations[0].paper_id == "2305.14314"
-    assert "normalfloat" in text or "nf4" in text, answer.answer
-    assert "double quantization" in text, answer.answer
-    assert "paged optimizer" in text, answer.answer
+    for forms in (
+        ("normalfloat", "nf4"),
+        ("double quantization", "双重量化"),
+        ("paged optimizer", "分页优化器"),
+    ):
+        assert any(f in text for f in forms), (forms, answer.answer)  # each in either language
 
 
 def test_follow_ups_score_within_005_of_the_same_questions_asked_standalone(home: Path):

@@ -1,4 +1,4 @@
-"""The extractive engine's first half: which sentences of the passages may be quoted, and how well
+"""The extractive engine's first half: the passages' quotable sentences (`quotable.py`), how well
 each answers the question (fitted weights in `sentence_params.json`, `scripts/fit_sentences.py`),
 picked with a redundancy penalty (maximal marginal relevance).
 """
@@ -14,13 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cjk import CJK_IDEOGRAPHS
 from ..params import load_params
 from ..search.keywords import tokenize
 from ..search.rerank import SECTION_KINDS, section_kind
 from .base import Source
-from .citations import NOTE_PHRASES
-from .text import Term, collapse_ws, lite_stem, stems, term_matches, word_set
+from .quotable import quotable
+from .text import Term, lite_stem, stems, term_matches, word_set
 
 LOWER_FIRST = word_set(
     """The This These That Those It Its In To A An For By With Since Because However Therefore
@@ -33,19 +32,7 @@ LOWER_FIRST = word_set(
 _MATH_RE = re.compile(r"[=∈×≪≫≈∑∏√→←⊙≤≥]")
 
 
-_PANEL_RE = re.compile(r"^\((left|right|top|bottom)\)", re.IGNORECASE)
-
-
 _CAPTION_RE = re.compile(r"^(Figure|Fig\.|Table|Algorithm|\((left|right|top|bottom|a|b|c)\))", re.IGNORECASE)
-
-
-# A bibliography marker used as a word ("such as [17] and [9]"): without it the sentence breaks.
-_REF_AS_WORD_RE = re.compile(
-    r"\b(as|see|in|by|of|and|or|from|to|like|following|with|use|uses|e\.g\.|cf\.)\s*\[\d"
-)
-
-
-_NOT_PROSE = ("•", "arxiv preprint", "arxiv:", "in proceedings", "proceedings of", "preprint", "©")
 
 
 LIST_Q_RE = re.compile(
@@ -65,9 +52,6 @@ LIST_ITEM_RE = re.compile(r"^\s*\d{1,2}\s*[.、)]")
 
 
 SENTENCE_PARAMS_FILE = Path(__file__).with_name("sentence_params.json")
-
-
-_CJK_CHARS_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
 
 
 @dataclass
@@ -98,47 +82,6 @@ def candidates(sources: Sequence[Source]) -> list[Cand]:
             cand = Cand(src, i, s.text, s.page, [lite_stem(t) for t in tokenize(s.text)])
             (out if s.page is not None else unchecked).append(cand)
     return out or unchecked
-
-
-# A number standing alone ("63.1", "48.3/24.2", "[58]", "15%"): a table's cell or a reference.
-# "175B", "GPT-3" and "1.2TB" carry letters: they name a model or a quantity, which is what
-# a "how much" sentence is made of.
-_BARE_NUMBER_RE = re.compile(r"^[\[(]?[-+±~≈<>]?[\d.,:/%×]*\d[\d.,:/%×]*[\])]?[,.;:]?$")
-
-
-def quotable(text: str, kind: str) -> bool:
-    flat = collapse_ws(text)
-    if _CJK_CHARS_RE.search(flat) or (kind == "summary" and "、" in flat):
-        fragment = flat[0] in "，,、；;：:。）)”"  # cut after a quoted question mark
-        # a link label ("……的解读之一") says nothing; a line that goes on to say something does
-        said = flat
-        for n in NOTE_PHRASES:
-            said = said.replace(n, "")
-        noisy = said != flat and len(_CJK_CHARS_RE.findall(said)) < 20
-        return len(flat) >= 12 and not fragment and not noisy
-    low = flat.lower()
-    if not 40 <= len(flat) <= 450 or "http" in low or "@" in low or any(n in low for n in _NOT_PROSE):
-        return False
-    if _REF_AS_WORD_RE.search(flat) or re.search(r".\b(Figure|Table|Fig\.) \d+:", flat):
-        return False  # a ref used as a word, or a caption glued to the text
-    if _PANEL_RE.match(flat):
-        return False  # "(right) Multi-Head Attention ...": a figure panel's caption
-    words_ = flat.split()
-    caps = sum(1 for w in words_[1:] if w[:1].isupper())
-    if len(words_) >= 8 and caps > 0.45 * (len(words_) - 1):
-        return False  # labels of a figure, or a title, read as one line
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if len(lines) >= 4 and sum(map(len, lines)) / len(lines) < 30:
-        return False  # a table read row by row
-    if not (flat[0].isupper() or flat[0].isdigit() or flat[0] in '("“'):
-        return False  # starts mid-sentence: the chunk cut it
-    if kind == "paper" and flat[-1] not in '.!)"”:':
-        return False  # cut off by the chunk, or a question (rhetorical questions answer nothing)
-    chars = [c for c in flat if not c.isspace()]
-    letters = sum(c.isalpha() for c in chars)
-    words = flat.split()
-    numeric = sum(1 for w in words if _BARE_NUMBER_RE.match(w))
-    return letters >= 0.65 * len(chars) and numeric <= 0.25 * len(words)
 
 
 _NUMBER_Q_RE = re.compile(r"\bhow (many|much|large|big|long)\b|多少|几个|多大|多长|多久", re.IGNORECASE)
@@ -173,7 +116,15 @@ def sentence_feature_names() -> tuple[str, ...]:
         "length",
         *sections,
         *NEIGHBOUR_FEATURES,
+        *POOL_FEATURES,
     )
+
+
+# A sentence's standing in its own pool: how far below the pool's best it covers the question (and
+# its paper and neighbours do), and its rank by BM25 and by coverage. What counts is beating the
+# other candidates for this question, not an absolute level that varies from question to question.
+POOL_RELATIVE = ("coverage", "coverage_topic", "source_score", "title_cov", "nb_coverage")
+POOL_FEATURES = (*(f"gap_{n}" for n in POOL_RELATIVE), "rank_bm25", "rank_coverage")
 
 
 # An answer often sits next to the sentence that repeats the question ("To counteract this
@@ -273,7 +224,7 @@ def sentence_features(
     top = x[:, 0].max()
     if top > 0:
         x[:, 0] /= top  # BM25 is relative to this pool
-    return _with_neighbours(x, cands, names)
+    return _with_pool(_with_neighbours(x, cands, names), names)
 
 
 def _with_neighbours(x: np.ndarray, cands: list[Cand], names: tuple[str, ...]) -> np.ndarray:
@@ -288,11 +239,23 @@ def _with_neighbours(x: np.ndarray, cands: list[Cand], names: tuple[str, ...]) -
     return x
 
 
+def _with_pool(x: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """Fill the POOL_FEATURES columns: gaps to the pool's best, and 1/(1+rank) by BM25 and coverage."""
+    for n in POOL_RELATIVE:
+        col = x[:, names.index(n)]
+        x[:, names.index(f"gap_{n}")] = col - col.max()
+    for out, src in (("rank_bm25", "bm25"), ("rank_coverage", "coverage")):
+        ranks = np.argsort(np.argsort(-x[:, names.index(src)], kind="stable"), kind="stable")
+        x[:, names.index(out)] = 1.0 / (1.0 + ranks)
+    return x
+
+
 def _term_frequencies(c: Cand, terms: Sequence[Term], name_set: set[str]) -> dict[str, int]:
     joined = set(c.toks) | {a + b_ for a, b_ in zip(c.toks, c.toks[1:], strict=False)}
     tf: dict[str, int] = {}
     for t in terms:
-        n = sum(1 for tok in c.toks if tok in t.alts) or (1 if any(a in joined for a in t.alts) else 0)
+        alts = t.alts if c.zh else (*t.alts, *t.borrowed)
+        n = sum(1 for tok in c.toks if tok in alts) or (1 if any(a in joined for a in alts) else 0)
         if not n and t.named and term_matches(t, name_set):
             n = 1  # a sentence of the QLoRA paper is about QLoRA even when it says "we"
         tf[t.token] = min(n, 1) if c.zh else n  # list notes repeat terms without saying more

@@ -292,6 +292,9 @@ class Term:
     weight: float
     alts: tuple[str, ...]
     named: bool = False
+    # the papers' own English words for a Chinese term (search/crosslingual.py): matched in the
+    # papers' English sentences only (a Chinese line that mentions "GPU" is not about 显存)
+    borrowed: tuple[str, ...] = ()
 
 
 def question_terms(
@@ -320,10 +323,11 @@ def question_terms(
         alts = {lite_stem(tok)}
         # a translation that is a frame word ("use" for 节省 "to use sparingly") matches any passage
         alts.update(lite_stem(e) for e in english_for(tok) if e not in generic)
+        borrowed: set[str] = set()
         if expand is not None and _CJK_RE.search(tok) and tok not in named and weight > weights.generic:
-            alts.update(lite_stem(e) for e in expand(tok) if e not in generic)
+            borrowed = {lite_stem(e) for e in expand(tok) if e not in generic} - alts
         alts.update(chinese_for(tok))  # and the other way, for the Chinese reading-list entries
-        terms.append(Term(tok, weight, tuple(sorted(alts)), tok in named))
+        terms.append(Term(tok, weight, tuple(sorted(alts)), tok in named, tuple(sorted(borrowed))))
     return terms
 
 
