@@ -571,3 +571,24 @@ def test_a_chinese_answer_leads_with_the_paper_when_the_list_only_names_it(setti
     # a question the list's own lines speak to still opens with them
     qlora = ask(ZH_Q, settings)
     assert qlora.answer.index("阅读清单的摘要写道") < qlora.answer.index("论文原文写道")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "ok"),
+    [
+        ("On GPT-3 175B, we reduce the VRAM consumption during training from 1.2TB to 350GB.", True),
+        (
+            "When training a 65B-parameter model, our code processes around 380 tokens/sec/GPU on 2048 A100 GPU.",
+            True,
+        ),
+        (
+            "GPT-3 (PreEmbed) 3.2M 63.1 88.6 48.3/24.2/40.5 GPT-3 (PreLayer) 20.2M 70.1 89.5 50.8/27.3/43.5.",
+            False,
+        ),
+        ("Then adds a small set of learnable Low-rank Adapter weights [28] ∗Equal contribution.", False),
+    ],
+)
+def test_a_sentence_with_quantities_is_quotable_a_table_row_or_footnote_is_not(sentence, ok):
+    from paperqa.answer.quotable import quotable
+
+    assert quotable(sentence, "paper") is ok

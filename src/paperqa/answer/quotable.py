@@ -20,7 +20,11 @@ _REF_AS_WORD_RE = re.compile(
 )
 
 
-_NOT_PROSE = ("•", "arxiv preprint", "arxiv:", "in proceedings", "proceedings of", "preprint", "©")
+# ... and an author footnote glued to a sentence's end by the page's text order
+_NOT_PROSE = (
+    "•", "arxiv preprint", "arxiv:", "in proceedings", "proceedings of", "preprint", "©",
+    "equal contribution", "work performed while", "work done while", "corresponding author",
+)  # fmt: skip
 
 
 _CJK_CHARS_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
