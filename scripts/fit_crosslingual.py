@@ -53,8 +53,7 @@ def main() -> int:
     sentence_params = SentenceParams.load()
 
     def measure(params: CrossLingualParams, half: str) -> dict[str, float]:
-        nb = TermNeighbours(words, lib.embedder, params=params)
-        nb._vectors = vectors
+        nb = TermNeighbours(words, lib.embedder, params=params, vectors=vectors)
         expand = nb.english_for if params.top else (lambda term: ())
         return score(lib, rows[half], sentence_params, neighbours=expand)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ..records import Passage
 from ..settings import Settings
-from .base import PaperLookup, Source, paper_for
+from .base import AnswerEngine, PaperLookup, Source, paper_for
 from .text import estimate_tokens, question_terms, sentence_spans, stems, term_matches, tidy
 
 
@@ -131,6 +131,9 @@ class LLMEngine:
     def __init__(self, settings: Settings, params: PromptParams = PROMPT_PARAMS):
         self.settings = settings
         self.params = params
+        # the engine whose verbatim sentences follow the model's answer ("From the papers:");
+        # load_engine gives it the index's cross-lingual words, else a plain extractive engine is used
+        self.evidence: AnswerEngine | None = None
 
     @property
     def max_passages(self) -> int:

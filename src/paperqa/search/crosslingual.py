@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..corpus.manifest import install, staged_file
 from ..errors import PaperqaError
 from ..params import load_params
 from .backend import IndexBackend
@@ -71,12 +71,13 @@ class TermNeighbours:
         embedder: Embedder,
         cache_file: Path | None = None,
         params: CrossLingualParams | None = None,
+        vectors: np.ndarray | None = None,
     ):
         self.words = words
         self.embedder = embedder
         self.params = params or CrossLingualParams.load()
         self._cache_file = cache_file
-        self._vectors: np.ndarray | None = None
+        self._vectors = vectors  # the words' vectors when already embedded (a fit tries many params)
 
     @property
     def vectors(self) -> np.ndarray:
@@ -85,9 +86,6 @@ class TermNeighbours:
         return self._vectors
 
     def english_for(self, term: str) -> tuple[str, ...]:
-        return self._nearest(term)
-
-    def _nearest(self, term: str) -> tuple[str, ...]:
         if not self.words:
             return ()
         sims = self.vectors @ self.embedder.encode_query(term)
@@ -151,11 +149,10 @@ def _load_or_embed(words: list[str], embedder: Embedder, cache_file: Path | None
     vectors = np.asarray(embedder.encode_passages(words), dtype=np.float32)
     if cache_file is not None:
         try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-            with open(tmp, "wb") as fh:
-                np.save(fh, vectors)
-            os.replace(tmp, cache_file)
+            with staged_file(cache_file) as tmp:
+                with tmp.open("wb") as fh:
+                    np.save(fh, vectors)
+                install(tmp, cache_file)
         except OSError:
             pass  # a read-only data folder: embed again next time
     return vectors
