@@ -258,7 +258,7 @@ def test_a_chinese_question_meets_english_page_text_through_cedict(settings, mon
 
 
 def test_cedict_lookup_gives_translations_not_dictionary_notation():
-    from paperqa.answer.dictionary import DictionaryParams, chinese_for, english_for, glosses, params
+    from paperqa.search.dictionary import DictionaryParams, chinese_for, english_for, glosses, params
 
     assert "attention" in english_for("注意力")
     assert {"quantize", "quantization"} <= set(english_for("量化"))

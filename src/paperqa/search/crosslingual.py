@@ -23,18 +23,22 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cjk import CJK_IDEOGRAPHS
 from ..corpus.manifest import install, staged_file
 from ..errors import PaperqaError
 from ..params import load_params
 from .backend import IndexBackend
+from .dictionary import english_for
+from .dictionary import params as dictionary_params
 from .embedders import E5_NAME, USE_NAME, Embedder
-from .keywords import EN_STOPWORDS
+from .keywords import EN_STOPWORDS, tokenize
 
 PARAMS_FILE = Path(__file__).with_name("crosslingual_params.json")
 
 MULTILINGUAL = (USE_NAME, E5_NAME)
 
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z-]{2,}")
+_CJK_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
 
 
 @dataclass(frozen=True)
@@ -156,3 +160,21 @@ def _load_or_embed(words: list[str], embedder: Embedder, cache_file: Path | None
         except OSError:
             pass  # a read-only data folder: embed again next time
     return vectors
+
+
+def crossing_words(
+    question: str, neighbours: Callable[[str], tuple[str, ...]] | None = None
+) -> tuple[tuple[str, ...], ...]:
+    """Per Chinese word of a question, the English keyword tokens that stand for it: its
+    CC-CEDICT glosses and (with `neighbours`) the papers' own nearest words. Why: the papers are
+    English, so a Chinese question's words meet only the Chinese summary entries in BM25; these
+    tokens let keyword search and the second stage read the English passages too."""
+    out = []
+    for token in dict.fromkeys(tokenize(question)):
+        if not _CJK_RE.search(token) or len(token) < dictionary_params().min_chinese_chars:
+            continue
+        words = [*english_for(token), *(neighbours(token) if neighbours is not None else ())]
+        tokens = tuple(dict.fromkeys(t for w in words for t in tokenize(w) if not _CJK_RE.search(t)))
+        if tokens:
+            out.append(tokens)
+    return tuple(out)

@@ -24,6 +24,7 @@ from ..parse.ingest import collect_chunks
 from ..progress import SILENT, Progress
 from ..records import Passage
 from ..settings import Settings
+from .crosslingual import crossing_words
 from .embedders import Embedder
 from .index import IndexBackend, build_index
 from .keywords import tokenize
@@ -44,6 +45,8 @@ class SearchContext:
     ranker: RankerParams
     name_linker: NameLinker
     pages_of: Callable[[], dict[str, int]]  # page counts of the PDFs on hand (a ranking signal)
+    # a Chinese word -> the indexed papers' English words for it (crosslingual.LiveNeighbours)
+    neighbours: Callable[[str], tuple[str, ...]] | None = None
 
 
 def check_k(k: int | None, name: str = "k") -> None:
@@ -62,9 +65,15 @@ def candidates(ctx: SearchContext, question: str, papers: list[str] | None = Non
     qvec = ctx.embedder.encode_query(query)
     dense = [row for row, _ in idx.search_dense(qvec, params.depth, allowed=allowed)]
     bm25 = [row for row, _ in idx.search_bm25(query, params.depth, allowed=allowed)]
+    # a Chinese question's words in English, so keyword search reaches the English passages
+    english = crossing_words(query, ctx.neighbours)
+    crossing: list[int] = []
+    if english:
+        words = " ".join(w for words in english for w in words)
+        crossing = [row for row, _ in idx.search_bm25(words, params.depth, allowed=allowed)]
     named = ctx.name_linker(question)
-    fused = fuse(idx.chunks, dense, bm25, params, named=named)
-    return Candidates(query, qvec, dense, bm25, named, fused)
+    fused = fuse(idx.chunks, dense, bm25, params, named=named, crossing=crossing)
+    return Candidates(query, qvec, dense, bm25, named, fused, crossing, english)
 
 
 def rank_features(ctx: SearchContext, cand: Candidates, head: list[tuple[int, float]]) -> np.ndarray:

@@ -76,6 +76,8 @@ def feature_names() -> tuple[str, ...]:
         "dense_inv",
         "bm25_inv",
         "term_cov",
+        "cross_inv",
+        "cross_cov",
         "paper_strength",
         "named",
         "summary",
@@ -129,6 +131,8 @@ class Candidates:
     bm25: list[int]
     named: frozenset[str]  # papers the question names
     fused: list[tuple[int, float]]  # (row, fused score), best first
+    crossing: list[int] = field(default_factory=list)  # BM25 over the question's English words
+    english: tuple[tuple[str, ...], ...] = ()  # per Chinese word of the question, its English tokens
 
 
 def features(
@@ -142,6 +146,7 @@ def features(
     question, qvec, named = cand.query, cand.qvec, cand.named
     dense_ranks = {row: i for i, row in enumerate(cand.dense, 1)}
     bm25_ranks = {row: i for i, row in enumerate(cand.bm25, 1)}
+    cross_ranks = {row: i for i, row in enumerate(cand.crossing, 1)}
     if not head:
         return np.zeros((0, len(feature_names())), dtype=np.float32)
     q_tokens = set(tokenize(question))
@@ -167,6 +172,11 @@ def features(
             "dense_inv": 1.0 / dense_ranks[row] if row in dense_ranks else 0.0,
             "bm25_inv": 1.0 / bm25_ranks[row] if row in bm25_ranks else 0.0,
             "term_cov": len(q_tokens & toks) / len(q_tokens) if q_tokens else 0.0,
+            "cross_inv": 1.0 / cross_ranks[row] if row in cross_ranks else 0.0,
+            # share of the question's Chinese words whose English stands in the passage
+            "cross_cov": sum(1 for e in cand.english if toks.intersection(e)) / len(cand.english)
+            if cand.english
+            else 0.0,
             "paper_strength": strength[c.paper_id] / best_paper,
             "named": float(c.paper_id in named),
             "summary": float(c.kind == "summary"),

@@ -26,6 +26,7 @@ class FusionParams:
     rrf_k: float = 60.0
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    crossing_weight: float = 1.0  # BM25 over a Chinese question's English words (crosslingual.py)
     bridge: float = 0.5  # share of a paper's best summary/abstract score passed to its passages
     references_weight: float = 0.3  # references are rarely the answer
     appendix_weight: float = 0.8
@@ -49,9 +50,16 @@ def fuse(
     bm25: list[int],
     params: FusionParams,
     named: frozenset[str] = frozenset(),
+    crossing: list[int] | None = None,
 ) -> list[tuple[int, float]]:
-    """Rank chunk rows from the two lists, with zone weights, named papers and the summary bridge."""
-    scores = rrf([(dense, params.dense_weight), (bm25, params.bm25_weight)], params.rrf_k)
+    """Rank chunk rows from the lists (dense, BM25 and, for a Chinese question, BM25 over its
+    English words), with zone weights, named papers and the summary bridge."""
+    lists = [
+        (dense, params.dense_weight),
+        (bm25, params.bm25_weight),
+        (crossing or [], params.crossing_weight),
+    ]
+    scores = rrf(lists, params.rrf_k)
     if named:
         bonus = params.named / (params.rrf_k + 1)
         for row, c in enumerate(chunks):  # a named paper's entry and abstract join even if unretrieved

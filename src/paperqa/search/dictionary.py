@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..cjk import CJK_IDEOGRAPHS
 from ..params import load_params
-from ..search.keywords import EN_STOPWORDS, load_jieba, tokenize
+from .keywords import EN_STOPWORDS, load_jieba, tokenize
 
 _HERE = Path(__file__).parent
 PARAMS_FILE = _HERE / "dictionary_params.json"
