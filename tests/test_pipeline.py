@@ -198,3 +198,16 @@ def test_a_question_that_is_only_a_papers_name_is_answered_from_its_abstract(tmp
     # a question with more than the name is ranked as usual
     hits = json.loads(paperqa(home, "search", "QLoRA paged optimizers", "--json", embedder="hash").stdout)
     assert hits[0]["section"].lower() != "abstract" or "Paged" in hits[0]["text"]
+
+
+def test_a_chinese_question_reaches_the_english_passage_through_its_words(built: Path):
+    """No Chinese in the paper and a hash embedder: only the question's words in English
+    (CC-CEDICT glosses, search/crosslingual.py) can lead keyword search to the page."""
+    from paperqa.search.crosslingual import crossing_words
+
+    question = "斑马量化器用几个比特存储每个权重？"
+    english = crossing_words(question)
+    assert any("zebra" in words for words in english) and any("weight" in words for words in english)
+    hits = json.loads(cli(built, "search", question, "-k", "5", "--json").output)
+    stating = [h for h in hits if "zebra quantizer stores every weight" in h["text"]]
+    assert stating and stating[0]["page_start"] <= 3 <= stating[0]["page_end"]
