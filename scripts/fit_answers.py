@@ -25,8 +25,8 @@ from paperqa.cjk import CJK_IDEOGRAPHS
 from paperqa.evaluate.questions import nuggets_stated, read_questions
 
 GRID: dict[str, tuple[float, ...]] = {
-    "en_sentences": (2, 3, 4, 5, 6, 7, 8),
-    "zh_paper_sentences": (1, 2, 3, 4, 5),
+    "en_sentences": (2, 3, 4, 5, 6, 7, 8, 10),  # a paragraph at most: 12 reads as a page
+    "zh_paper_sentences": (1, 2, 3, 4, 5, 6, 8),
     "zh_summary_sentences": (1, 2, 3),
     "second_paper_share": (0.0, 0.5, 0.8, 1.01),
     "min_rel": (0.05, 0.15, 0.3),
