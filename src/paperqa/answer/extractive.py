@@ -181,7 +181,9 @@ def _compose_zh(
     (the paper's words first when the list's lines say nothing of the question's topic)."""
     topic = [t for t in terms if not t.named and t.weight >= 1.0]
     picked_en = [c for c in mmr(en, prm.zh_paper_sentences, mmr_lambda, prm) if c.rel > 0]
-    top_zh = [c for c in top_sentences(zh, prm.zh_summary_sentences) if c.rel > 0] or top_sentences(zh, 1)
+    top_zh = [
+        c for c in top_sentences(zh, prm.zh_summary_sentences, prm.zh_summary_min_share) if c.rel > 0
+    ] or top_sentences(zh, 1)
     rank = {c.source.paper.paper_id: _paper_rank(c) for c in en + zh}  # where retrieval put it
     if not en + zh:
         return []
@@ -193,7 +195,9 @@ def _compose_zh(
     out: list[str] = []
     for n, pid in enumerate(order):
         mine_zh = top_sentences(
-            [c for c in zh if c.source.paper.paper_id == pid], prm.zh_summary_sentences if n == 0 else 1
+            [c for c in zh if c.source.paper.paper_id == pid],
+            prm.zh_summary_sentences if n == 0 else 1,
+            prm.zh_summary_min_share,
         )
         mine_en = [c for c in picked_en if c.source.paper.paper_id == pid][
             : prm.zh_paper_sentences if n == 0 else 1

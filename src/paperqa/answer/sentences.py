@@ -148,6 +148,8 @@ class SentenceParams:
     en_sentences: int = 3  # sentences in an English answer
     zh_paper_sentences: int = 2  # sentences of the paper's own text in a Chinese answer
     zh_summary_sentences: int = 2  # reading-list lines leading a Chinese answer
+    # ... each scoring at least this share of the best line (the lists mix facts with analogies)
+    zh_summary_min_share: float = 0.4
     second_paper_share: float = 0.0  # a second paper joins a Chinese answer when its best sentence
     # scores at least this share of the first paper's best
     names: tuple[str, ...] = ()
@@ -352,11 +354,12 @@ def name_stems(src: Source) -> set[str]:
     return stems(" ".join([src.paper.title, *src.paper.aliases]))
 
 
-def top_sentences(cands: list[Cand], k: int) -> list[Cand]:
-    """Best k by relevance (ties: the source's own order), shown in their order in the source."""
+def top_sentences(cands: list[Cand], k: int, min_share: float = 0.4) -> list[Cand]:
+    """Best k by relevance (ties: the source's own order) that score at least `min_share` of the
+    best, shown in their order in the source."""
     if not cands:
         return []
     ranked = sorted(cands, key=lambda c: (-c.rel, c.source.number, c.index))[:k]
     best = ranked[0].rel
-    ranked = [c for c in ranked if c.rel >= 0.4 * best] if best > 0 else ranked[:1]
+    ranked = [c for c in ranked if c.rel >= min_share * best] if best > 0 else ranked[:1]
     return sorted(ranked, key=lambda c: (c.source.number, c.index))
