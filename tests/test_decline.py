@@ -128,6 +128,15 @@ def test_unknown_names_are_judged_against_the_vocabulary_not_a_word_list(lib):
     assert unknown_names(q, lambda tok: True) == ()  # once the index has them, nothing is unknown
 
 
+def test_only_the_asking_sentence_names_what_is_asked(lib):
+    """Text in front of the question (an injected SQL fragment, a remark) names nothing asked:
+    "DROP TABLE" is two known words never seen together, which alone would decline."""
+    injected = "'; DROP TABLE papers; -- What is the key idea of chain-of-thought prompting?"
+    assert unknown_names(injected, lib.known_term) == ()
+    assert unknown_names("DROP TABLE papers?", lib.known_term) == ("DROP TABLE",)
+    assert unknown_names("I liked LoRA. How does Orca compare with it?", lib.known_term) == ("Orca",)
+
+
 def test_named_phrases_detect_names_in_general():
     assert named_phrases("What is Kimi K2?") == ["Kimi K2"]
     assert named_phrases("Kimi K2的架构是什么？") == ["Kimi K2"]

@@ -153,12 +153,24 @@ def confidence(
     return round(score, 4)
 
 
+_SENTENCE_END_RE = re.compile(r"(?<=[!?;。！？；])\s*|(?<=\.)\s+")
+
+
+def asking_sentence(question: str) -> str:
+    """The sentence that asks: the last one with a question mark (the whole text when none).
+    Text in front of it (an injected "'; DROP TABLE papers; --", a remark) names nothing asked."""
+    parts = [p for p in _SENTENCE_END_RE.split(question) if p.strip()]
+    asking = [p for p in parts if "?" in p or "？" in p]
+    return asking[-1] if asking else question
+
+
 def unknown_names(question: str, known: Callable[[str], bool]) -> tuple[str, ...]:
-    """The things a question names (see `text.named_phrases`) that `known` has never seen: a
-    phrase is unknown when one of its words, as the index tokenizes it, is not a known token.
-    Ordinary words that happen to be capitalised are in the index vocabulary, so they pass."""
+    """The things the asking sentence of a question names (see `text.named_phrases`) that `known`
+    has never seen: a phrase is unknown when one of its words, as the index tokenizes it, is not a
+    known token. Ordinary words that happen to be capitalised are in the index vocabulary, so they
+    pass."""
     out: list[str] = []
-    for phrase in named_phrases(question):
+    for phrase in named_phrases(asking_sentence(question)):
         words = phrase.split()
         if any(_unknown_word(word, known) for word in words):
             out.append(phrase)
