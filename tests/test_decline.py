@@ -135,6 +135,7 @@ def test_only_the_asking_sentence_names_what_is_asked(lib):
     assert unknown_names(injected, lib.known_term) == ()
     assert unknown_names("DROP TABLE papers?", lib.known_term) == ("DROP TABLE",)
     assert unknown_names("I liked LoRA. How does Orca compare with it?", lib.known_term) == ("Orca",)
+    assert unknown_names("Is Orca, e.g. the 13B one, better?", lib.known_term) == ("Orca",)
 
 
 def test_named_phrases_detect_names_in_general():

@@ -153,7 +153,9 @@ def confidence(
     return round(score, 4)
 
 
-_SENTENCE_END_RE = re.compile(r"(?<=[!?;。！？；])\s*|(?<=\.)\s+")
+# a sentence ends at ! ? ; (either script), or at a full stop before anything but a lower-case
+# letter ("e.g. the 13B one" goes on)
+_SENTENCE_END_RE = re.compile(r"(?<=[!?;。！？；])\s*|(?<=\.)\s+(?=[^a-z])")
 
 
 def asking_sentence(question: str) -> str:
