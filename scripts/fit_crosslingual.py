@@ -4,8 +4,9 @@ the TUNING half of the evaluation set.
     python scripts/fit_crosslingual.py --home /path/with/pdfs/indexed eval/questions_*.jsonl
     python scripts/fit_crosslingual.py --home ... --dry-run eval/questions_*.jsonl   # measure only
 
-Each setting of (top, min_cos) answers every Chinese question of the tuning half with the extractive
-engine (top 0: no borrowed words) and is scored as `scripts/fit_answers.py` scores answer lengths:
+Each setting of (top, min_cos) searches and answers every Chinese question of the tuning half with
+the extractive engine (top 0: no borrowed words; the words feed both retrieval and the answer's
+sentence choice) and is scored as `scripts/fit_answers.py` scores answer lengths:
 nugget recall + cited hit@1 - a price per word. The best is written to
 `src/paperqa/search/crosslingual_params.json`; both halves are printed. The sentence scorer reads
 the terms these words extend: refit it afterwards (`scripts/fit_sentences.py`, then
@@ -23,8 +24,9 @@ from pathlib import Path
 from fit_answers import score
 from paperqa import Library, Settings
 from paperqa.answer.sentences import SentenceParams
-from paperqa.answer.text import detect_language
+from paperqa.answer.text import clean_question, detect_language
 from paperqa.evaluate.questions import read_questions
+from paperqa.search import pipeline
 from paperqa.search.crosslingual import PARAMS_FILE, CrossLingualParams, TermNeighbours, corpus_words
 
 TOPS = (0, 1, 2, 3)
@@ -48,14 +50,20 @@ def main() -> int:
         for q in read_questions(path)
         if q.expect and q.nuggets and q.kind == "single" and detect_language(q.q) == "zh"
     ]
-    rows = {half: [(q, lib.search(q.q, k=lib.settings.k)) for q in questions if q.split == half]
-            for half in ("tune", "validation")}  # fmt: skip
     sentence_params = SentenceParams.load()
+    context = lib._search_context()  # noqa: SLF001 - the live search, with other neighbours
 
     def measure(params: CrossLingualParams, half: str) -> dict[str, float]:
         nb = TermNeighbours(words, lib.embedder, params=params, vectors=vectors)
         expand = nb.english_for if params.top else (lambda term: ())
-        return score(lib, rows[half], sentence_params, neighbours=expand)
+        # the borrowed words also search (a keyword list of the fusion): retrieve with them
+        ctx = replace(context, neighbours=expand)
+        rows = [
+            (q, pipeline.search(ctx, pipeline.candidates(ctx, clean_question(q.q)), lib.settings.k))
+            for q in questions
+            if q.split == half
+        ]
+        return score(lib, rows, sentence_params, neighbours=expand)
 
     grid = [replace(current, top=t, min_cos=m) for t in TOPS for m in (MIN_COS if t else MIN_COS[:1])]
     results = [(p, measure(p, "tune")) for p in grid]
@@ -72,7 +80,7 @@ def main() -> int:
     if not args.dry_run:
         fitted = replace(
             best,
-            fitted_on={"questions": len(rows["tune"]), "objective": "fit_answers' objective, Chinese questions",
+            fitted_on={"questions": sum(q.split == "tune" for q in questions), "objective": "fit_answers' objective, Chinese questions",
                        "tune": best_m},
         )  # fmt: skip
         PARAMS_FILE.write_text(
