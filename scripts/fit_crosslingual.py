@@ -51,7 +51,7 @@ def main() -> int:
         if q.expect and q.nuggets and q.kind == "single" and detect_language(q.q) == "zh"
     ]
     sentence_params = SentenceParams.load()
-    context = lib._search_context()  # noqa: SLF001 - the live search, with other neighbours
+    context = lib.search_context()  # the live search; each setting swaps in its own words
 
     def measure(params: CrossLingualParams, half: str) -> dict[str, float]:
         nb = TermNeighbours(words, lib.embedder, params=params, vectors=vectors)

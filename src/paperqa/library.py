@@ -97,16 +97,17 @@ class Library:
     def _stage_params(self) -> tuple[FusionParams, RankerParams]:
         return FusionParams(), RankerParams.load()  # the fused first stage, the fitted second
 
-    def _search_context(self) -> pipeline.SearchContext:
+    def search_context(self) -> pipeline.SearchContext:
+        """What a search reads (index, embedder, fitted stages, ...): a fit swaps one part."""
         fields = (self.index, self.embedder, self.catalog, *self._stage_params, self.name_linker)
         return pipeline.SearchContext(*fields, pages_of=lambda: self.pages_of, neighbours=self.english_for)
 
     def candidates(self, question: str, papers: list[str] | None = None):
         """First stage: dense and BM25 hits fused (markup and injected chat turns never reach it)."""
-        return pipeline.candidates(self._search_context(), clean_question(question), papers)
+        return pipeline.candidates(self.search_context(), clean_question(question), papers)
 
     def rank_features(self, cand, head):
-        return pipeline.rank_features(self._search_context(), cand, head)
+        return pipeline.rank_features(self.search_context(), cand, head)
 
     def search(
         self, question: str, k: int | None = None, papers: list[str] | None = None, mode: str = "fused"
@@ -116,7 +117,7 @@ class Library:
         "bm25" alone (measurement)."""
         k = self.settings.k if k is None else k
         pipeline.check_k(k)
-        return pipeline.search(self._search_context(), self.candidates(question, papers), k, mode)
+        return pipeline.search(self.search_context(), self.candidates(question, papers), k, mode)
 
     def page_text(self, paper_id: str, page: int) -> str:
         return page_text(self.settings, paper_id, page)

@@ -354,7 +354,7 @@ def name_stems(src: Source) -> set[str]:
     return stems(" ".join([src.paper.title, *src.paper.aliases]))
 
 
-def top_sentences(cands: list[Cand], k: int, min_share: float = 0.4) -> list[Cand]:
+def top_sentences(cands: list[Cand], k: int, min_share: float = 0.0) -> list[Cand]:
     """Best k by relevance (ties: the source's own order) that score at least `min_share` of the
     best, shown in their order in the source."""
     if not cands:
