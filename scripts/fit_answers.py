@@ -33,6 +33,7 @@ GRID: dict[str, tuple[float, ...]] = {
     "min_rel": (0.05, 0.15, 0.3),
     "min_rel_third": (0.15, 0.3, 0.5),
     "max_overlap": (0.35, 0.45, 0.6),
+    "novelty": (0.0, 0.1, 0.2, 0.4, 0.8),
 }
 CJK_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
 WORD_PRICE = 0.0005  # objective points per answer word (100 words cost 0.05)

@@ -592,3 +592,17 @@ def test_a_sentence_with_quantities_is_quotable_a_table_row_or_footnote_is_not(s
     from paperqa.answer.quotable import quotable
 
     assert quotable(sentence, "paper") is ok
+
+
+def test_what_is_opens_with_the_sentence_that_defines_the_name(settings):
+    """ "What is QLoRA?" opens with "We present QLORA, an efficient finetuning approach ...", even
+    under a scorer (BM25 alone) that prefers shorter sentences which merely mention it."""
+    from paperqa.answer.extractive import ExtractiveEngine
+
+    engine = ExtractiveEngine(params=SentenceParams(en_sentences=4))
+    ans = ask("What is QLoRA?", settings, engine=engine)
+    first = re.split(r"\[\d+\]", ans.answer)[0]
+    assert "an efficient finetuning approach" in first
+    # not a definition question: the scorer's order stands
+    other = ask("How much memory does QLoRA need for a 65B model?", settings, engine=engine)
+    assert not re.split(r"\[\d+\]", other.answer)[0].endswith("finetuning approach that reduces memory")

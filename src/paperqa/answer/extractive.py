@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ..records import Paper, Passage
 from .base import PaperLookup, Source, paper_for, short_name
+from .definitions import definition_first
 from .sentences import (
     LIST_ITEM_RE,
     LIST_Q_RE,
@@ -87,9 +88,9 @@ class ExtractiveEngine:
             cands = [c for c in cands if on_topic(c)]
             en, zh = [c for c in cands if not c.zh], [c for c in cands if c.zh]
             if lang == "zh":
-                parts = _compose_zh(en, zh, self.params, self.mmr_lambda, terms)
+                parts = _compose_zh(en, zh, self.params, self.mmr_lambda, terms, question)
             else:
-                parts = self._compose_en(cands, terms)
+                parts = self._compose_en(cands, terms, question)
             lead = _uncandidated_lead(sources, cands)
             if lead is not None:
                 parts = [_card_line(lead, lang), *parts]
@@ -115,11 +116,12 @@ class ExtractiveEngine:
             score_sentences(cands, terms, question, self.params)
         return cands, terms, list_q
 
-    def _compose_en(self, cands: list[Cand], terms: Sequence[Term]) -> list[str]:
+    def _compose_en(self, cands: list[Cand], terms: Sequence[Term], question: str = "") -> list[str]:
         picked = mmr(cands, self.params.en_sentences, self.mmr_lambda, self.params)
         picked = with_named_papers(
             _lead_paper_first(picked, cands, self.params.second_paper_share), cands, terms
         )
+        picked = definition_first(picked, cands, terms, question)
         out: list[str] = []
         seen_papers: list[str] = []
         for c in _grouped(picked):
@@ -175,12 +177,17 @@ class ExtractiveEngine:
 
 
 def _compose_zh(
-    en: list[Cand], zh: list[Cand], prm: SentenceParams, mmr_lambda: float, terms: Sequence[Term] = ()
+    en: list[Cand],
+    zh: list[Cand],
+    prm: SentenceParams,
+    mmr_lambda: float,
+    terms: Sequence[Term] = (),
+    question: str = "",
 ) -> list[str]:
     """A Chinese answer: the reading list's Chinese summary first, then the paper's own words
     (the paper's words first when the list's lines say nothing of the question's topic)."""
     topic = [t for t in terms if not t.named and t.weight >= 1.0]
-    picked_en = [c for c in mmr(en, prm.zh_paper_sentences, mmr_lambda, prm) if c.rel > 0]
+    picked_en = _picked(en, prm.zh_paper_sentences, mmr_lambda, prm, terms, question)
     top_zh = [
         c for c in top_sentences(zh, prm.zh_summary_sentences, prm.zh_summary_min_share) if c.rel > 0
     ] or top_sentences(zh, 1)
@@ -232,6 +239,13 @@ def _compose_zh(
 
 
 # --- ordering the picked sentences ---------------------------------------------------------
+
+
+def _picked(
+    pool: list[Cand], k: int, lam: float, prm: SentenceParams, terms: Sequence[Term], question: str
+) -> list[Cand]:
+    """MMR's k sentences that score at all, the definition first for a "What is X?"."""
+    return definition_first([c for c in mmr(pool, k, lam, prm) if c.rel > 0], pool, terms, question)
 
 
 def _lead_paper_first(picked: list[Cand], cands: list[Cand], second_share: float) -> list[Cand]:

@@ -18,6 +18,7 @@ from ..params import load_params
 from ..search.keywords import tokenize
 from ..search.rerank import SECTION_KINDS, section_kind
 from .base import Source
+from .definitions import asks_what_is, defines_a_name
 from .quotable import quotable
 from .text import Term, lite_stem, stems, term_matches, word_set
 
@@ -42,9 +43,6 @@ LIST_Q_RE = re.compile(
 )
 
 
-_DEFINITION_Q_RE = re.compile(r"^\s*(what is|what are|what's|什么是)|是什么[？?]?\s*$", re.IGNORECASE)
-
-
 _DEFINITION_S_RE = re.compile(r"\b(is an?|are|we (present|propose|introduce))\b", re.IGNORECASE)
 
 
@@ -62,6 +60,8 @@ class Cand:
     page: int | None
     toks: list[str]
     rel: float = 0.0
+    # the question's topic terms it states, each with its share of their weight (for MMR's coverage)
+    covers: dict[str, float] = field(default_factory=dict)
 
     @property
     def zh(self) -> bool:
@@ -109,6 +109,7 @@ def sentence_feature_names() -> tuple[str, ...]:
         "position",
         "summary",
         "definition",
+        "defines_name",
         "number",
         "reason",
         "caption",
@@ -152,6 +153,9 @@ class SentenceParams:
     zh_summary_min_share: float = 0.4
     second_paper_share: float = 0.0  # a second paper joins a Chinese answer when its best sentence
     # scores at least this share of the first paper's best
+    # after the first sentence, the bonus for stating question words no picked sentence states
+    # ("how long, and on what hardware?" wants both halves answered)
+    novelty: float = 0.0
     names: tuple[str, ...] = ()
     mean: tuple[float, ...] = ()
     scale: tuple[float, ...] = ()
@@ -192,7 +196,7 @@ def sentence_features(
     topic = [t for t in terms if not t.named]
     topic_w = sum(t.weight for t in topic) or 1.0
     on_topic = [any(tf[t.token] for t in named) for tf in tfs]
-    definition_q = bool(_DEFINITION_Q_RE.search(question))
+    definition_q = asks_what_is(question)
     number_q = bool(_NUMBER_Q_RE.search(question))
     why_q = bool(_WHY_Q_RE.search(question))
     top_score = max((c.source.passage.score for c in cands), default=0.0) or 1.0
@@ -214,6 +218,9 @@ def sentence_features(
             "position": 1.0 / (1 + c.index),
             "summary": float(c.zh),
             "definition": float(definition_q and bool(_DEFINITION_S_RE.search(c.text))),
+            # "What is LoRA?": a sentence that says the name itself in a defining frame ("we propose
+            # ..., or LoRA, which"), not one that inherits the name from its paper
+            "defines_name": float(definition_q and defines_a_name(c.text, named)),
             "number": float(number_q and bool(_NUMBER_S_RE.search(c.text))),
             "reason": float(why_q and bool(_REASON_S_RE.search(c.text))),
             "caption": float(bool(_CAPTION_RE.match(c.text.lstrip()))),
@@ -298,6 +305,11 @@ def score_sentences(cands: list[Cand], terms: Sequence[Term], question: str, par
         rel = x[:, 0]
     for c, r in zip(cands, rel, strict=True):
         c.rel = float(r)
+    topic = [t for t in terms if not t.named] or list(terms)
+    topic_w = sum(t.weight for t in topic) or 1.0
+    for c in cands:
+        tf = _term_frequencies(c, topic, set())
+        c.covers = {t.token: t.weight / topic_w for t in topic if tf[t.token]}
 
 
 def similarity(a: Cand, b: Cand) -> float:
@@ -315,10 +327,12 @@ def mmr(cands: list[Cand], k: int, lam: float, params: SentenceParams) -> list[C
     picked: list[Cand] = []
     pool = list(cands)
     while pool and len(picked) < k:
+        said = {tok for p in picked for tok in p.covers}
 
-        def mmr(c: Cand) -> float:
+        def mmr(c: Cand, said: set[str] = said) -> float:
             red = max((similarity(c, p) for p in picked), default=0.0)
-            return lam * c.rel / top - (1 - lam) * red
+            new = sum(w for tok, w in c.covers.items() if tok not in said) if picked else 0.0
+            return lam * c.rel / top - (1 - lam) * red + params.novelty * new
 
         best = max(pool, key=mmr)
         rel = best.rel / top

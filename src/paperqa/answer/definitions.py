@@ -1,0 +1,61 @@
+"""What a "What is X?" question wants first: the sentence in which the paper defines X.
+
+A reader asking what LoRA is wants "We propose Low-Rank Adaptation, or LoRA, which freezes ..."
+first, not the abstract's opening about the field. The sentence scorer reads whether a sentence
+defines a name the question asks about (a fitted feature); the engines then put the best such
+sentence of the lead paper first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .text import Term
+
+if TYPE_CHECKING:
+    from .sentences import Cand
+
+_DEFINITION_Q_RE = re.compile(r"^\s*(what is|what are|what's|什么是)|是什么[？?]?\s*$", re.IGNORECASE)
+
+
+# the frames a paper defines its method in, next to the name: "X is a", "X, which", "X: a",
+# "we propose ... X", "called X", "refer to ... as X" (a name at the other end of the sentence
+# from "which" is not being defined)
+_DEFINES_BEFORE = r"\s+(is|are)\s+(an?|the)\b|\)?\s*[,:]\s*(which|an?)\b|\s*(是一种|是指)"
+_DEFINES_AFTER = (
+    r"\b(called|named|refers? to (this|it)?\s*as|we (present|propose|introduce)\b[^.;]{0,60}?)\s*"
+)
+
+
+def _defines_re(name: str) -> re.Pattern[str]:
+    n = re.escape(name)
+    return re.compile(rf"\b{n}\b\S*?(?:{_DEFINES_BEFORE})|(?:{_DEFINES_AFTER})\b{n}\b", re.IGNORECASE)
+
+
+def defines_a_name(text: str, terms: Sequence[Term]) -> bool:
+    """The sentence says one of the question's names itself, in a frame that defines it."""
+    return any(t.named and _defines_re(t.token).search(text) for t in terms)
+
+
+def asks_what_is(question: str) -> bool:
+    return bool(_DEFINITION_Q_RE.search(question))
+
+
+def definition_first(
+    picked: list[Cand], cands: Sequence[Cand], terms: Sequence[Term], question: str
+) -> list[Cand]:
+    """ "What is X?" is answered by the sentence that defines X: the best-scored one of the lead
+    paper that does leads, picked or not (it then takes the last place's turn); the rest follow."""
+    if not picked or not asks_what_is(question):
+        return picked
+    paper = picked[0].source.paper.paper_id  # the lead paper stays the lead
+    mine = [c for c in cands if c.source.paper.paper_id == paper and not c.zh]
+    lead = next((c for c in sorted(mine, key=lambda c: -c.rel) if defines_a_name(c.text, terms)), None)
+    if lead is None:
+        return picked
+    rest = [c for c in picked if c is not lead]
+    if len(rest) == len(picked) and len(rest) > 1:
+        rest = rest[:-1]
+    return [lead, *rest]
