@@ -177,3 +177,13 @@ def test_fit_threshold_separates_a_tuning_split():
 def test_generic_decline_still_says_this(lib):
     ans = lib.ask("What is the best recipe for chocolate cake?")
     assert ans.declined and ans.answer == DECLINE["en"] and ans.unknown == ()
+
+
+def test_two_known_names_joined_by_a_connector_are_not_one_unknown_name():
+    """ "RLHF for InstructGPT" names two known things; "Tree of Thoughts" is one name made of
+    ordinary words that never stand together in the corpus."""
+    vocab = {"rlhf", "instructgpt", "tree", "thoughts", "code", "llama"}
+    known = vocab.__contains__
+    assert unknown_names("Who proposed RLHF for InstructGPT?", known) == ()
+    assert unknown_names("What is Tree of Thoughts?", known) == ("Tree of Thoughts",)
+    assert unknown_names("How does RLHF for Orca-2 work?", known) == ("RLHF for Orca-2",)

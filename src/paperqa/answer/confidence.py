@@ -26,7 +26,7 @@ from ..params import load_params
 from ..records import Passage
 from ..search.keywords import tokenize
 from .base import PaperLookup
-from .text import Term, TermWeights, named_phrases, question_terms, stems, term_matches
+from .text import CONNECTOR_RE, Term, TermWeights, named_phrases, question_terms, stems, term_matches
 
 PARAMS_FILE = Path(__file__).with_name("decline_params.json")
 
@@ -173,12 +173,30 @@ def unknown_names(question: str, known: Callable[[str], bool]) -> tuple[str, ...
     pass."""
     out: list[str] = []
     for phrase in named_phrases(asking_sentence(question)):
-        words = phrase.split()
-        if any(_unknown_word(word, known) for word in words):
+        if any(_unknown_part(part, known) for part in _named_parts(phrase)):
             out.append(phrase)
-        elif len([w for w in words if tokenize(w)]) >= 2 and not known(phrase):
-            out.append(phrase)  # common words, never together: "Code Llama", "Ring Attention"
     return tuple(dict.fromkeys(out))
+
+
+def _named_parts(phrase: str) -> list[str]:
+    """ "RLHF for InstructGPT" names two things, each known alone; "Tree of Thoughts" names one
+    (its words are ordinary ones, capitalised): a phrase splits at its connectors only when every
+    part is a name by its own spelling (an acronym, a capital inside, a digit)."""
+    parts = [p for p in CONNECTOR_RE.split(phrase) if p.strip()]
+    spelled = all(any(_spelled_name(w) for w in p.split()) for p in parts)
+    return parts if len(parts) > 1 and spelled else [phrase]
+
+
+def _spelled_name(word: str) -> bool:
+    return any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
+
+
+def _unknown_part(phrase: str, known: Callable[[str], bool]) -> bool:
+    words = phrase.split()
+    if any(_unknown_word(word, known) for word in words):
+        return True
+    # common words, never together: "Code Llama", "Ring Attention"
+    return len([w for w in words if tokenize(w)]) >= 2 and not known(phrase)
 
 
 # What the decline model sees: term coverage of the question by the best passages, whether it names

@@ -179,7 +179,7 @@ def generic_terms() -> frozenset[str]:
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-+_]*(?:\(\))?")
 # A short word inside a multi-word name: "Tree of Thoughts", "Retrieval for the Masses"
-_CONNECTOR_RE = re.compile(r"\s+(?:of|the|for|in|on|with)\s+", re.IGNORECASE)
+CONNECTOR_RE = re.compile(r"\s+(?:of|the|for|in|on|with)\s+", re.IGNORECASE)
 _PHRASE_NORM_RE = re.compile(r"[\s\-_‐‑–—/]+")
 
 
@@ -255,7 +255,7 @@ def named_phrases(question: str) -> list[str]:
         titled = word[:1].isupper() and not _SENTENCE_START_RE.search(question[: m.start()])
         if not (inner_upper or digit or titled or (zh and len(word) > 1)):
             continue
-        if phrases and (gap.strip() == "" or (_CONNECTOR_RE.fullmatch(gap) and titled)):
+        if phrases and (gap.strip() == "" or (CONNECTOR_RE.fullmatch(gap) and titled)):
             phrases[-1].extend([gap.strip(), word] if gap.strip() else [word])
         else:
             phrases.append([word])
