@@ -606,3 +606,22 @@ def test_what_is_opens_with_the_sentence_that_defines_the_name(settings):
     # not a definition question: the scorer's order stands
     other = ask("How much memory does QLoRA need for a 65B model?", settings, engine=engine)
     assert not re.split(r"\[\d+\]", other.answer)[0].endswith("finetuning approach that reduces memory")
+
+
+def test_a_model_caught_in_a_loop_is_cut_where_it_repeats_itself(settings):
+    """A small model at temperature 0 may write the same sentence until the token limit: the answer
+    keeps each sentence once, then the papers' own sentences follow as usual."""
+    said = "QLoRA quantizes the base model to 4-bit NormalFloat [1]. It also pages optimizer states [2]. "
+    loop = "QLoRA 和 LoRA 都是微调方法，但方法不同。"
+    reply = said + "QLoRA quantizes the base model to 4-bit NormalFloat [1]. " * 6
+    chunks = [reply[i : i + 7] for i in range(0, len(reply), 7)]
+    ans = ask(EN_Q, settings, engine=ScriptedLLM(settings, chunks))
+    model_text, evidence = ans.answer.split("\n\n", 1)
+    assert model_text.count("4-bit NormalFloat") == 1 and "pages optimizer states" in model_text
+    assert evidence.startswith("From the papers: ")
+    zh = ask(ZH_Q, settings, engine=ScriptedLLM(settings, ["QLoRA 用 4 位量化节省显存[1]。", *[loop] * 8]))
+    assert zh.answer.split("\n\n", 1)[0].count(loop) == 1
+    # a sentence may repeat a short one ("Yes.") or begin like an earlier one and go on differently
+    varied = "It uses LoRA [1]. It uses LoRA adapters on every layer [1]."
+    text = ask(EN_Q, settings, engine=ScriptedLLM(settings, [varied])).answer.split("\n\n", 1)[0]
+    assert "adapters on every layer" in text

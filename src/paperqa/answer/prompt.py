@@ -16,7 +16,8 @@ The numbers are in `PromptParams`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..records import Passage
@@ -173,8 +174,47 @@ class LLMEngine:
         return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
     def generate(self, question: str, lang: str, sources: Sequence[Source]) -> Iterator[str]:
-        yield from self.complete(self.messages(question, lang, sources), self.settings.max_tokens)
+        yield from without_repeats(
+            self.complete(self.messages(question, lang, sources), self.settings.max_tokens)
+        )
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         """Stream the model's reply to `messages` as text deltas."""
         raise NotImplementedError
+
+
+_SENTENCE_END = "。！？!?\n"
+_MARKER_RE = re.compile(r"\[\d+\]|\[\d*$|\s+")  # a citation marker, also half-written
+
+
+def without_repeats(deltas: Iterable[str], min_chars: int = 12) -> Iterator[str]:
+    """The model's stream, cut where it starts a sentence it has already written.
+
+    A small model at temperature 0 can fall into a loop ("BERT 和 OpenAI GPT 都是…" again and
+    again until the token limit). Text streams on as written; only while the sentence being
+    written could still turn out a repeat of an earlier one is it held back, and a repeat ends
+    the answer unwritten. Sentences shorter than `min_chars` (markers and spaces ignored) may repeat.
+    """
+    said: set[str] = set()
+    sentence = held = ""
+    for delta in deltas:
+        out = ""
+        for ch in delta:
+            ends = ch in _SENTENCE_END or (ch.isspace() and sentence.rstrip().endswith("."))
+            sentence += ch
+            key = _MARKER_RE.sub("", sentence).lower()
+            if ends:
+                if len(key) >= min_chars and key in said:
+                    if out:
+                        yield out
+                    return
+                said.add(key)
+                out, held, sentence = out + held + ch, "", ""
+            elif any(s.startswith(key) for s in said):
+                held += ch
+            else:
+                out, held = out + held + ch, ""
+        if out:
+            yield out
+    if held:
+        yield held
