@@ -11,6 +11,7 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach the hub from tests
 
+import importlib
 import json
 from pathlib import Path
 
@@ -187,3 +188,21 @@ def test_two_known_names_joined_by_a_connector_are_not_one_unknown_name():
     assert unknown_names("Who proposed RLHF for InstructGPT?", known) == ()
     assert unknown_names("What is Tree of Thoughts?", known) == ("Tree of Thoughts",)
     assert unknown_names("How does RLHF for Orca-2 work?", known) == ("RLHF for Orca-2",)
+
+
+def test_naming_a_listed_paper_holds_when_the_embedder_finds_the_question_far(monkeypatch, tmp_path):
+    """ "What is QLoRA?" is short, and an embedder that never saw "QLoRA" puts it far from every
+    passage in meaning: that it names a listed paper keeps it answered. A name the list lacks, or
+    an everyday question, at the same distance is still declined."""
+    from dataclasses import replace
+
+    from test_answer import CAKE_Q, ask, qlora_passages
+
+    conf = importlib.import_module("paperqa.answer.confidence")  # the package exports a function of that name
+    settings = Settings.load(env={}, home=tmp_path)
+    far = [replace(p, similarity=0.05) for p in qlora_passages()]
+    assert not ask("What is QLoRA?", settings, passages=far).declined
+    assert ask("What is Orca?", settings, passages=far).declined
+    assert ask(CAKE_Q, settings, passages=far).declined
+    monkeypatch.setattr(conf, "names_a_listed_paper", lambda question, catalog: False)
+    assert ask("What is QLoRA?", settings, passages=far).declined  # the signal is what holds it

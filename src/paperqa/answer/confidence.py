@@ -203,8 +203,10 @@ def _unknown_part(phrase: str, known: Callable[[str], bool]) -> bool:
 # something the corpus never mentions, how sure the passage ranker is of its best passage, and
 # whether any passage came from the body of a paper (or an entry) rather than an appendix, and how
 # close in meaning the best passages are to the question (an everyday question shares words, not
-# meaning, with the papers).
-DECLINE_FEATURES = ("coverage", "unknown", "top_score", "body", "similarity")
+# meaning, with the papers), and whether it names a listed paper by its title or a name the catalog
+# knows it by ("What is QLoRA?" is short, and an embedder that never saw "QLoRA" finds it far from
+# every passage in meaning).
+DECLINE_FEATURES = ("coverage", "unknown", "top_score", "body", "similarity", "listed")
 
 
 @dataclass(frozen=True)
@@ -216,9 +218,17 @@ class DeclineSignals:
     top_score: float
     body: bool
     similarity: float = 0.0
+    listed: bool = False
 
     def vector(self) -> list[float]:
-        return [self.coverage, float(bool(self.unknown)), self.top_score, float(self.body), self.similarity]
+        return [
+            self.coverage,
+            float(bool(self.unknown)),
+            self.top_score,
+            float(self.body),
+            self.similarity,
+            float(self.listed),
+        ]
 
 
 def decline_signals(
@@ -235,7 +245,16 @@ def decline_signals(
         top_score=float(passages[0].score) if passages else 0.0,
         body=any(p.zone == "body" for p in passages),
         similarity=max((p.similarity for p in passages[: params.top_passages]), default=0.0),
+        listed=names_a_listed_paper(topic, catalog),
     )
+
+
+def names_a_listed_paper(question: str, catalog: PaperLookup | None) -> bool:
+    """The question names a paper of the catalog, whole: "QLoRA", "DistilBERT" (not "Llama 2"
+    for LLaMA, nor "FlashAttention-2" for FlashAttention)."""
+    if catalog is None:
+        return False
+    return any(catalog.find(phrase) is not None for phrase in named_phrases(question))
 
 
 def answerable_probability(signals: DeclineSignals, params: DeclineParams = DECLINE_PARAMS) -> float | None:
