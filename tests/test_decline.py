@@ -204,5 +204,10 @@ def test_naming_a_listed_paper_holds_when_the_embedder_finds_the_question_far(mo
     assert not ask("What is QLoRA?", settings, passages=far).declined
     assert ask("What is Orca?", settings, passages=far).declined
     assert ask(CAKE_Q, settings, passages=far).declined
+    # a name as the first word counts (a follow-up is rewritten "QLoRA And how ..."), a capital does not
+    from test_answer_data import catalog
+
+    assert conf.names_a_listed_paper("QLoRA And how much memory does it need?", catalog())
+    assert not conf.names_a_listed_paper("What is the memory footprint?", catalog())
     monkeypatch.setattr(conf, "names_a_listed_paper", lambda question, catalog: False)
     assert ask("What is QLoRA?", settings, passages=far).declined  # the signal is what holds it

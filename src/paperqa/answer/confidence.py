@@ -251,10 +251,16 @@ def decline_signals(
 
 def names_a_listed_paper(question: str, catalog: PaperLookup | None) -> bool:
     """The question names a paper of the catalog, whole: "QLoRA", "DistilBERT" (not "Llama 2"
-    for LLaMA, nor "FlashAttention-2" for FlashAttention)."""
+    for LLaMA, nor "FlashAttention-2" for FlashAttention). Its first word counts too, which
+    `named_phrases` leaves out as any sentence's capital ("Transformer: how long did training
+    take?", as a follow-up is rewritten): a catalog name must match whole, so "What" never does."""
     if catalog is None:
         return False
-    return any(catalog.find(phrase) is not None for phrase in named_phrases(question))
+    first = _FIRST_WORD_RE.findall(question)
+    return any(catalog.find(phrase) is not None for phrase in [*first, *named_phrases(question)])
+
+
+_FIRST_WORD_RE = re.compile(r"^\W*([A-Za-z][\w.+-]*)")
 
 
 def answerable_probability(signals: DeclineSignals, params: DeclineParams = DECLINE_PARAMS) -> float | None:
