@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from logistic import fit_logistic
+from logistic import choose_c, fit_logistic
 from paperqa import Library, Settings
 from paperqa.evaluate.questions import norm_nugget, read_questions
 from paperqa.search.rerank import RankerParams, feature_names, rerank
@@ -70,12 +70,24 @@ def measure(rows, chunks, params: RankerParams | None) -> dict[str, float]:
     return {"n": len(rows), "P@1": round(p1 / n, 3), "hit@1": round(hit1 / n, 3), "MRR": round(mrr / n, 3)}
 
 
+def choose_ranker_c(tune, chunks, depth: int) -> float:
+    def held(model: dict[str, object], idx: list[int]) -> float:
+        m = measure([tune[i] for i in idx], chunks, RankerParams(depth=depth, names=feature_names(), **model))
+        return m["P@1"] + m["MRR"]
+
+    return choose_c(
+        [r[3] for r in tune], [r[4] for r in tune], [r[0].expect[0] for r in tune], held, "P@1 + MRR"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("questions", nargs="+", type=Path)
     ap.add_argument("--home", type=Path, default=None)
     ap.add_argument("--depth", type=int, default=RankerParams().depth)
-    ap.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
+    ap.add_argument(
+        "--C", type=float, default=None, help="inverse regularisation strength (default: chosen by CV)"
+    )
     ap.add_argument("--dry-run", action="store_true", help="measure the current parameters, write nothing")
     args = ap.parse_args()
 
@@ -88,9 +100,10 @@ def main() -> int:
     if args.dry_run:
         params = RankerParams.load()
     else:
+        c = args.C if args.C is not None else choose_ranker_c(tune, chunks, args.depth)
         x = np.concatenate([r[3] for r in tune])
         y = np.concatenate([r[4] for r in tune])
-        model = fit_logistic(x, y, args.C)
+        model = fit_logistic(x, y, c)
         params = RankerParams(
             depth=args.depth,
             names=feature_names(),
@@ -99,7 +112,7 @@ def main() -> int:
                 "questions": len(tune),
                 "candidates": int(len(y)),
                 "relevant": int(y.sum()),
-                "C": args.C,
+                "C": c,
             },
         )
         params.save()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from logistic import fit_logistic
+from logistic import choose_c, fit_logistic
 from paperqa import Library, Settings
 from paperqa.answer.citations import make_sources
 from paperqa.answer.extractive import ExtractiveEngine
@@ -73,11 +73,23 @@ def measure(rows, params: SentenceParams) -> dict[str, float]:
     return {"n": len(rows), "S@1": round(s1 / n, 3), "nuggets@3": round(top3 / (total or 1), 3)}
 
 
+def choose_sentences_c(tune, base: SentenceParams, current: SentenceParams) -> float:
+    feats = [sentence_features(r[1], r[2], r[0].q, base) for r in tune]
+
+    def held(model: dict[str, object], idx: list[int]) -> float:
+        m = measure([tune[i] for i in idx], replace(current, names=sentence_feature_names(), **model))
+        return m["S@1"] + m["nuggets@3"]
+
+    return choose_c(feats, [r[3] for r in tune], [r[0].expect[0] for r in tune], held, "S@1 + nuggets@3")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("questions", nargs="+", type=Path)
     ap.add_argument("--home", type=Path, default=None)
-    ap.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
+    ap.add_argument(
+        "--C", type=float, default=None, help="inverse regularisation strength (default: chosen by CV)"
+    )
     ap.add_argument("--dry-run", action="store_true")
     args = ap.parse_args()
 
@@ -92,9 +104,10 @@ def main() -> int:
     if args.dry_run:
         fitted = current
     else:
+        c = args.C if args.C is not None else choose_sentences_c(tune, base, current)
         x = np.concatenate([sentence_features(r[1], r[2], r[0].q, base) for r in tune])
         y = np.concatenate([r[3] for r in tune])
-        model = fit_logistic(x, y, args.C)
+        model = fit_logistic(x, y, c)
         fitted = replace(
             current,
             names=sentence_feature_names(),
@@ -103,7 +116,7 @@ def main() -> int:
                 "questions": len(tune),
                 "sentences": int(len(y)),
                 "stating": int(y.sum()),
-                "C": args.C,
+                "C": c,
             },
         )
         fitted.save()
