@@ -116,7 +116,7 @@ class ExtractiveEngine:
             score_sentences(cands, terms, question, self.params)
         return cands, terms, list_q
 
-    def _compose_en(self, cands: list[Cand], terms: Sequence[Term], question: str = "") -> list[str]:
+    def _compose_en(self, cands: list[Cand], terms: Sequence[Term], question: str) -> list[str]:
         picked = mmr(cands, self.params.en_sentences, self.mmr_lambda, self.params)
         picked = with_named_papers(
             _lead_paper_first(picked, cands, self.params.second_paper_share), cands, terms
@@ -181,8 +181,8 @@ def _compose_zh(
     zh: list[Cand],
     prm: SentenceParams,
     mmr_lambda: float,
-    terms: Sequence[Term] = (),
-    question: str = "",
+    terms: Sequence[Term],
+    question: str,
 ) -> list[str]:
     """A Chinese answer: the reading list's Chinese summary first, then the paper's own words
     (the paper's words first when the list's lines say nothing of the question's topic)."""
