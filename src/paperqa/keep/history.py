@@ -170,7 +170,14 @@ def _open(path: Path, create: bool) -> Iterator[sqlite3.Connection]:
                 with conn:
                     conn.execute(_SCHEMA)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                conn.execute("PRAGMA journal_mode = WAL")  # readers never block the one writer
+            if create and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                try:
+                    conn.execute("PRAGMA journal_mode = WAL")  # readers never block the one writer
+                except sqlite3.OperationalError:
+                    # another connection has the file open while this one would switch its mode
+                    # (answers kept at once into a new history): SQLite does not wait for that;
+                    # WAL is a speed-up, not a need, and a later writer switches it
+                    pass
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable, one fsync per checkpoint
             yield conn
     except HistoryError:
