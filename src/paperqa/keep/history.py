@@ -13,7 +13,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from numbers import Integral
@@ -171,13 +171,11 @@ def _open(path: Path, create: bool) -> Iterator[sqlite3.Connection]:
                     conn.execute(_SCHEMA)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             if create and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                try:
+                # another connection may have the file open while this one would switch its mode
+                # (answers kept at once into a new history): SQLite does not wait for that; WAL
+                # is a speed-up, not a need, and a later writer switches it
+                with suppress(sqlite3.OperationalError):
                     conn.execute("PRAGMA journal_mode = WAL")  # readers never block the one writer
-                except sqlite3.OperationalError:
-                    # another connection has the file open while this one would switch its mode
-                    # (answers kept at once into a new history): SQLite does not wait for that;
-                    # WAL is a speed-up, not a need, and a later writer switches it
-                    pass
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable, one fsync per checkpoint
             yield conn
     except HistoryError:
