@@ -625,3 +625,22 @@ def test_a_model_caught_in_a_loop_is_cut_where_it_repeats_itself(settings):
     varied = "It uses LoRA [1]. It uses LoRA adapters on every layer [1]."
     text = ask(EN_Q, settings, engine=ScriptedLLM(settings, [varied])).answer.split("\n\n", 1)[0]
     assert "adapters on every layer" in text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "states"),
+    [
+        ("We train for 300K steps on 8 GPUs.", True),
+        ("It reaches 91.7% accuracy.", True),
+        ("As shown in Figure 3, the loss falls [12].", False),
+        ("See Table 2 and Section 4.1 for details.", False),
+        ("In 2017, attention-only models [Vas+17] replaced recurrence.", False),
+    ],
+)
+def test_a_number_question_favours_sentences_that_state_a_quantity_not_a_reference(sentence, states):
+    from paperqa.answer.kinds import question_kinds, states_a_number
+
+    assert states_a_number(sentence) is states
+    assert question_kinds("How many GPUs were used?")["q_number"] == 1.0
+    assert question_kinds("训练用了多少块 GPU？")["q_number"] == 1.0
+    assert question_kinds("What is LoRA?")["q_number"] == 0.0

@@ -18,7 +18,15 @@ from ..params import load_params
 from ..search.keywords import tokenize
 from ..search.rerank import SECTION_KINDS, section_kind
 from .base import Source
-from .definitions import asks_what_is, defines_a_name
+from .definitions import defines_a_name
+from .kinds import (
+    CAPTION_RE,
+    DEFINITION_S_RE,
+    MATH_RE,
+    REASON_S_RE,
+    question_kinds,
+    states_a_number,
+)
 from .quotable import quotable
 from .text import Term, lite_stem, stems, term_matches, word_set
 
@@ -30,20 +38,11 @@ LOWER_FIRST = word_set(
 )
 
 
-_MATH_RE = re.compile(r"[=∈×≪≫≈∑∏√→←⊙≤≥]")
-
-
-_CAPTION_RE = re.compile(r"^(Figure|Fig\.|Table|Algorithm|\((left|right|top|bottom|a|b|c)\))", re.IGNORECASE)
-
-
 LIST_Q_RE = re.compile(
     r"\bwhich (papers|works|articles|models)\b|\blist (the |all )?papers\b|\bwhat papers\b|"
     r"哪些论文|哪几篇|哪些文章|哪些工作",
     re.IGNORECASE,
 )
-
-
-_DEFINITION_S_RE = re.compile(r"\b(is an?|are|we (present|propose|introduce))\b", re.IGNORECASE)
 
 
 LIST_ITEM_RE = re.compile(r"^\s*\d{1,2}\s*[.、)]")
@@ -84,18 +83,6 @@ def candidates(sources: Sequence[Source]) -> list[Cand]:
     return out or unchecked
 
 
-_NUMBER_Q_RE = re.compile(r"\bhow (many|much|large|big|long)\b|多少|几个|多大|多长|多久", re.IGNORECASE)
-
-
-_WHY_Q_RE = re.compile(r"\bwhy\b|为什么|为何", re.IGNORECASE)
-
-
-_REASON_S_RE = re.compile(r"\b(because|since|due to|so that|in order to|allows?|enables?)\b", re.IGNORECASE)
-
-
-_NUMBER_S_RE = re.compile(r"\d")
-
-
 def sentence_feature_names() -> tuple[str, ...]:
     sections = tuple(f"sec_{k}" for k in SECTION_KINDS)
     return (
@@ -112,6 +99,9 @@ def sentence_feature_names() -> tuple[str, ...]:
         "defines_name",
         "number",
         "reason",
+        "q_number",
+        "q_why",
+        "q_definition",
         "caption",
         "math",
         "length",
@@ -196,9 +186,8 @@ def sentence_features(
     topic = [t for t in terms if not t.named]
     topic_w = sum(t.weight for t in topic) or 1.0
     on_topic = [any(tf[t.token] for t in named) for tf in tfs]
-    definition_q = asks_what_is(question)
-    number_q = bool(_NUMBER_Q_RE.search(question))
-    why_q = bool(_WHY_Q_RE.search(question))
+    kinds = question_kinds(question)
+    definition_q, number_q, why_q = (kinds[k] > 0 for k in ("q_definition", "q_number", "q_why"))
     top_score = max((c.source.passage.score for c in cands), default=0.0) or 1.0
     rows = []
     for c, tf, hit in zip(cands, tfs, on_topic, strict=True):
@@ -217,14 +206,15 @@ def sentence_features(
             "source_score": c.source.passage.score / top_score,
             "position": 1.0 / (1 + c.index),
             "summary": float(c.zh),
-            "definition": float(definition_q and bool(_DEFINITION_S_RE.search(c.text))),
+            "definition": float(definition_q and bool(DEFINITION_S_RE.search(c.text))),
             # "What is LoRA?": a sentence that says the name itself in a defining frame ("we propose
             # ..., or LoRA, which"), not one that inherits the name from its paper
             "defines_name": float(definition_q and defines_a_name(c.text, named)),
-            "number": float(number_q and bool(_NUMBER_S_RE.search(c.text))),
-            "reason": float(why_q and bool(_REASON_S_RE.search(c.text))),
-            "caption": float(bool(_CAPTION_RE.match(c.text.lstrip()))),
-            "math": float(len(_MATH_RE.findall(c.text)) >= 3),
+            "number": float(number_q and states_a_number(c.text)),
+            "reason": float(why_q and bool(REASON_S_RE.search(c.text))),
+            **kinds,
+            "caption": float(bool(CAPTION_RE.match(c.text.lstrip()))),
+            "math": float(len(MATH_RE.findall(c.text)) >= 3),
             "length": min(len(c.text), 400) / 400,
             **{f"sec_{k}": float(sec == k) for k in SECTION_KINDS},
         }
