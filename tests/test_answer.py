@@ -627,6 +627,22 @@ def test_a_model_caught_in_a_loop_is_cut_where_it_repeats_itself(settings):
     assert "adapters on every layer" in text
 
 
+def test_a_model_that_says_the_question_back_is_not_shown_as_answering(settings):
+    """A small model may copy the question as its answer ("QLoRA是如何节省显存的？[1]"): that
+    sentence is dropped with its markers; with nothing else said, the passages answer instead."""
+    echo = ScriptedLLM(settings, [ZH_Q[:5], ZH_Q[5:], "[1]"])
+    ans = ask(ZH_Q, settings, engine=echo)
+    assert ZH_Q not in ans.answer and not ans.declined
+    assert ans.answer.startswith("检索到的段落这样说：") and ans.citations
+    # said back, then answered: the answer stays, without the question in front of it
+    both = ScriptedLLM(settings, [EN_Q, " [1]\n", "QLoRA quantizes the base model to 4-bit NormalFloat [1]."])
+    text = ask(EN_Q, settings, engine=both).answer.split("\n\n", 1)[0]
+    assert text.strip().startswith("QLoRA quantizes the base model") and EN_Q not in text
+    # an answer that only begins like the question is kept whole
+    like = "How does QLoRA save memory? By 4-bit NormalFloat"[:18] + " work? It quantizes to 4 bits [1]."
+    assert ask(EN_Q, settings, engine=ScriptedLLM(settings, [like])).answer.startswith("How does QLoRA")
+
+
 @pytest.mark.parametrize(
     ("sentence", "states"),
     [

@@ -17,6 +17,7 @@ The numbers are in `PromptParams`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -175,7 +176,8 @@ class LLMEngine:
 
     def generate(self, question: str, lang: str, sources: Sequence[Source]) -> Iterator[str]:
         yield from without_repeats(
-            self.complete(self.messages(question, lang, sources), self.settings.max_tokens)
+            self.complete(self.messages(question, lang, sources), self.settings.max_tokens),
+            question=question,
         )
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
@@ -187,34 +189,63 @@ _SENTENCE_END = "。！？!?\n"
 _MARKER_RE = re.compile(r"\[\d+\]|\[\d*$|\s+")  # a citation marker, also half-written
 
 
-def without_repeats(deltas: Iterable[str], min_chars: int = 12) -> Iterator[str]:
-    """The model's stream, cut where it starts a sentence it has already written.
+def without_repeats(deltas: Iterable[str], min_chars: int = 12, question: str = "") -> Iterator[str]:
+    """The model's stream, cut where it starts a sentence it has already written, and without
+    the question said back.
 
     A small model at temperature 0 can fall into a loop ("BERT 和 OpenAI GPT 都是…" again and
-    again until the token limit). Text streams on as written; only while the sentence being
-    written could still turn out a repeat of an earlier one is it held back, and a repeat ends
-    the answer unwritten. Sentences shorter than `min_chars` (markers and spaces ignored) may repeat.
+    again until the token limit), or copy the question as its answer ("LoRA 的秩 r 取多小就够了？
+    [1]"). Text streams on as written; only while the sentence being written could still turn out
+    a repeat of an earlier one, or of a sentence of `question`, is it held back. A repeat of its
+    own ends the answer unwritten; the question's sentence is dropped with the citation markers
+    after it, and the answer goes on. Sentences shorter than `min_chars` (markers and spaces
+    ignored) may repeat; only a question's shortest (under 4) may be said back.
     """
+    asked = {k for k in map(_key, _sentences(question)) if len(k) >= 4}  # "论文怎么解释？" too
     said: set[str] = set()
     sentence = held = ""
+    dropping = marker = False  # the markers after a dropped sentence go with it ("? [1][2]")
     for delta in deltas:
         out = ""
         for ch in delta:
+            if dropping and (ch.isspace() or ch == "[" or (marker and (ch.isdigit() or ch == "]"))):
+                marker = ch == "[" or (marker and ch != "]")
+                continue
+            dropping = marker = False
             ends = ch in _SENTENCE_END or (ch.isspace() and sentence.rstrip().endswith("."))
             sentence += ch
-            key = _MARKER_RE.sub("", sentence).lower()
+            key = _key(sentence)
             if ends:
+                if key in asked:
+                    held, sentence, dropping = "", "", True
+                    continue
                 if len(key) >= min_chars and key in said:
                     if out:
                         yield out
                     return
                 said.add(key)
                 out, held, sentence = out + held + ch, "", ""
-            elif any(s.startswith(key) for s in said):
+            elif any(s.startswith(key) for s in said | asked):
                 held += ch
             else:
                 out, held = out + held + ch, ""
         if out:
             yield out
-    if held:
+    if held and _key(held) not in {a[: len(_key(held))] for a in asked}:
         yield held
+
+
+def _key(sentence: str) -> str:
+    """A sentence as compared for repeats: markers and spaces out, width and case folded."""
+    return _MARKER_RE.sub("", unicodedata.normalize("NFKC", sentence)).lower()
+
+
+def _sentences(text: str) -> list[str]:
+    """`text` cut where `without_repeats` ends a sentence."""
+    out, cur = [], ""
+    for ch in text:
+        cur += ch
+        if ch in _SENTENCE_END or (ch.isspace() and cur.rstrip().endswith(".")):
+            out.append(cur)
+            cur = ""
+    return [*out, cur] if cur.strip() else out
