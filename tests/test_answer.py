@@ -30,9 +30,11 @@ from paperqa.answer.citations import CitationMapper, make_sources, pdf_link
 from paperqa.answer.openai_compat import OpenAIEngine
 from paperqa.answer.prompt import LLMEngine, trim_passage
 from paperqa.answer.sentences import SentenceParams
+from paperqa.catalog.catalog import Catalog
 from paperqa.records import Answer
 from paperqa.settings import Settings
 from test_answer_data import (
+    LORA,
     LORA_ID,
     PAGES,
     QLORA,
@@ -60,7 +62,7 @@ def ask(question: str, settings: Settings, passages=None, **kw) -> Answer:
     return answer(
         question,
         qlora_passages() if passages is None else passages,
-        catalog=catalog(),
+        catalog=kw.pop("catalog", None) or catalog(),
         settings=settings,
         page_text=kw.pop("page_text", page_text),
         pdf_path=kw.pop("pdf_path", no_pdf),
@@ -152,6 +154,31 @@ def test_retrieved_summary_passage_is_cited_as_summary(settings):
     ans = ask(ZH_Q, settings, passages=passages)
     assert ans.citations[0].kind == "summary" and ans.citations[0].paper_id == QLORA_ID
     assert_quotes_verbatim(ans)
+
+
+def test_a_paper_known_only_by_its_list_entry_is_named_by_its_title(settings):
+    """An English answer that quotes only a paper's reading-list entry (no PDF text of it) names
+    the paper by its title, which says what it is about; a quoted paper keeps its short name."""
+    ans = ask("What does LoRA do?", settings, passages=[summary_passage(LORA, 0)])
+    assert "summary of “LoRA: Low-Rank Adaptation of Large Language Models” (2021)" in ans.answer
+    untitled = replace(LORA, title="Adapting Large Language Models Cheaply")
+    assert (
+        "LoRA (“Adapting Large Language Models Cheaply”, 2021)"
+        in ask(
+            "What does LoRA do?",
+            settings,
+            passages=[summary_passage(untitled, 0)],
+            catalog=Catalog(
+                items=(QLORA, untitled),
+                mentions=(),
+                source_hash="t",
+                papers_file=Path("p.toml"),
+                list_files=(),
+            ),
+        ).answer
+    )
+    quoted = ask(EN_Q, settings)
+    assert "Efficient Finetuning of Quantized LLMs" not in quoted.answer.split(" [")[0]
 
 
 def test_a_sentence_not_verbatim_in_its_page_is_never_quoted(settings):

@@ -128,11 +128,10 @@ class ExtractiveEngine:
             pid = c.source.paper.paper_id
             body = _display(c.text)
             if c.zh:
-                lead = (
-                    f"The reading list's summary of {_named(c, True)} says: "
-                    if pid not in seen_papers
-                    else ""
-                )
+                # a paper the answer quotes none of its own sentences from is known by its title
+                quoted = any(not p.zh and p.source.paper.paper_id == pid for p in picked)
+                name = _named(c, True) if quoted else _titled(c)
+                lead = f"The reading list's summary of {name} says: " if pid not in seen_papers else ""
                 out.append(_cite(f"{lead}“{collapse_ws(c.text)}”", c))
             elif pid not in seen_papers:
                 out.append(_cite(_lead_en(c, body, first=not seen_papers), c))
@@ -358,6 +357,18 @@ def _named(c: Cand, full: bool = False) -> str:
     if full and paper.organisation:
         parts.append(paper.organisation)
     return f"{short_name(paper)} ({', '.join(parts)})" if parts else short_name(paper)
+
+
+def _titled(c: Cand) -> str:
+    """ "“Prefix-Tuning: Optimizing Continuous Prompts for Generation” (2021, Stanford University)",
+    "GPT-3 (“Language Models are Few-Shot Learners”, 2020, OpenAI)": the title says what a paper
+    is about when the answer quotes nothing of its text; its short name stays when the title lacks it."""
+    paper = c.source.paper
+    note = [str(paper.year)] * bool(paper.year) + [paper.organisation] * bool(paper.organisation)
+    short = short_name(paper)
+    if short.lower() in paper.title.lower():
+        return f"“{paper.title}”" + (f" ({', '.join(note)})" if note else "")
+    return f"{short} ({', '.join([f'“{paper.title}”', *note])})"
 
 
 def _rewrite_we(body: str) -> str:
