@@ -253,7 +253,9 @@ def names_a_listed_paper(question: str, catalog: PaperLookup | None) -> bool:
     """The question names a paper of the catalog, whole: "QLoRA", "DistilBERT" (not "Llama 2"
     for LLaMA, nor "FlashAttention-2" for FlashAttention). Its first word counts too, which
     `named_phrases` leaves out as any sentence's capital ("Transformer: how long did training
-    take?", as a follow-up is rewritten): a catalog name must match whole, so "What" never does."""
+    take?", as a follow-up is rewritten): a catalog name must match whole, so "What" never does.
+    Not `search.retrieve.NameLinker`: for retrieval a name inside a longer one is a lead ("Llama 2",
+    "Code Llama", "GPT-3.5" find LLaMA and GPT-3), for the decline it is a near miss."""
     if catalog is None:
         return False
     first = _FIRST_WORD_RE.findall(question)
