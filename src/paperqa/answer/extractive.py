@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from ..records import Paper, Passage
+from ..records import Passage
 from .base import PaperLookup, Source, paper_for, short_name
 from .definitions import definition_first
+from .naming import card_line, named, note_zh, titled
 from .sentences import (
     LIST_ITEM_RE,
     LIST_Q_RE,
@@ -93,7 +94,7 @@ class ExtractiveEngine:
                 parts = self._compose_en(cands, terms, question)
             lead = _uncandidated_lead(sources, cands)
             if lead is not None:
-                parts = [_card_line(lead, lang), *parts]
+                parts = [card_line(lead, lang), *parts]
         sep = "" if lang == "zh" else " "
         for i, part in enumerate(parts):
             yield part if i == 0 else sep + part
@@ -130,7 +131,7 @@ class ExtractiveEngine:
             if c.zh:
                 # a paper the answer quotes none of its own sentences from is known by its title
                 quoted = any(not p.zh and p.source.paper.paper_id == pid for p in picked)
-                name = _named(c, True) if quoted else _titled(c)
+                name = named(c, True) if quoted else titled(c)
                 lead = f"The reading list's summary of {name} says: " if pid not in seen_papers else ""
                 out.append(_cite(f"{lead}“{collapse_ws(c.text)}”", c))
             elif pid not in seen_papers:
@@ -156,7 +157,7 @@ class ExtractiveEngine:
         ranked.sort(key=lambda c: c.source.number)
         if lang == "zh":
             names = "、".join(
-                f"《{c.source.paper.title}》{_note_zh(c.source.paper)}[{c.source.number}]" for c in ranked
+                f"《{c.source.paper.title}》{note_zh(c.source.paper)}[{c.source.number}]" for c in ranked
             )
             out = [f"阅读清单中涉及这个问题的论文有：{names}。"]
             for c in ranked[:3]:
@@ -165,11 +166,11 @@ class ExtractiveEngine:
                     _cite(f"《{short_name(c.source.paper)}》：{body}", c, zh=True, inside_quote=not c.zh)
                 )
             return out
-        names = ", ".join(f"{_named(c, True)} [{c.source.number}]" for c in ranked)
+        names = ", ".join(f"{named(c, True)} [{c.source.number}]" for c in ranked)
         out = [f"The papers in the reading list that address this are {names}."]
         for c in ranked[:3]:
             if c.zh:
-                out.append(_cite(f"The reading list's summary of {_named(c)} says: “{_display(c.text)}”", c))
+                out.append(_cite(f"The reading list's summary of {named(c)} says: “{_display(c.text)}”", c))
             else:
                 out.append(_cite(_lead_en(c, _display(c.text), first=True), c))
         return out
@@ -211,7 +212,7 @@ def _compose_zh(
         if not mine_zh and not mine_en:
             continue
         paper = (mine_zh or mine_en)[0].source.paper
-        head = ("根据" if n == 0 else "另外，") + f"《{paper.title}》{_note_zh(paper)}"
+        head = ("根据" if n == 0 else "另外，") + f"《{paper.title}》{note_zh(paper)}"
         listed: list[str] = []
         if mine_zh:
             listed.append(
@@ -288,21 +289,6 @@ def _uncandidated_lead(sources: Sequence[Source], cands: list[Cand]) -> Source |
     return first
 
 
-def _card_line(src: Source, lang: str) -> str:
-    """What the catalog says of a paper: its title, year, organisation and other names."""
-    paper = src.paper
-    zh = lang == "zh"
-    aliases = [a for a in paper.aliases if a.lower() not in paper.title.lower()][:2]
-    note = [str(paper.year)] if paper.year else []
-    note += [paper.organisation] if paper.organisation else []
-    text = ("，" if zh else ", ").join(note)
-    if aliases:
-        text += f"；又称 {'、'.join(aliases)}" if zh else f"; also known as {', '.join(aliases)}"
-    if zh:
-        return f"阅读清单收录了《{paper.title}》" + (f"（{text}）" if text else "") + f"[{src.number}]。"
-    return f"The reading list has “{paper.title}”" + (f" ({text})" if text else "") + f" [{src.number}]."
-
-
 def _retrieval_lead(cands: list[Cand]) -> str:
     """The paper retrieval ranked best among those with a sentence to show. A paper ranks where
     its first passage does (its reading-list entry, appended after the passages, ranks with it)."""
@@ -342,35 +328,6 @@ def _display_zh(c: Cand) -> str:
     return text
 
 
-def _note_zh(paper: Paper) -> str:
-    """（2023，University of Washington）: when and by whom, as the catalog has it."""
-    parts = [str(paper.year)] if paper.year else []
-    if paper.organisation:
-        parts.append(paper.organisation)
-    return f"（{'，'.join(parts)}）" if parts else ""
-
-
-def _named(c: Cand, full: bool = False) -> str:
-    """ "QLoRA (2023)"; in full, the first time a paper is named: "QLoRA (2023, University of Washington)"."""
-    paper = c.source.paper
-    parts = [str(paper.year)] if paper.year else []
-    if full and paper.organisation:
-        parts.append(paper.organisation)
-    return f"{short_name(paper)} ({', '.join(parts)})" if parts else short_name(paper)
-
-
-def _titled(c: Cand) -> str:
-    """ "“Prefix-Tuning: Optimizing Continuous Prompts for Generation” (2021, Stanford University)",
-    "GPT-3 (“Language Models are Few-Shot Learners”, 2020, OpenAI)": the title says what a paper
-    is about when the answer quotes nothing of its text; its short name stays when the title lacks it."""
-    paper = c.source.paper
-    note = [str(paper.year)] * bool(paper.year) + [paper.organisation] * bool(paper.organisation)
-    short = short_name(paper)
-    if short.lower() in paper.title.lower():
-        return f"“{paper.title}”" + (f" ({', '.join(note)})" if note else "")
-    return f"{short} ({', '.join([f'“{paper.title}”', *note])})"
-
-
 def _rewrite_we(body: str) -> str:
     body = re.sub(r"^(In this (paper|work),? )?[Ww]e\b", "The authors", body)
     return re.sub(r"^Our\b", "Their", body)
@@ -381,12 +338,12 @@ def _lead_en(c: Cand, body: str, first: bool) -> str:
     body = _rewrite_we(body)
     name = short_name(c.source.paper)
     if body.lower().startswith(name.lower()) and c.source.paper.year:
-        return f"{_named(c, first)}{body[len(name) :]}"
+        return f"{named(c, first)}{body[len(name) :]}"
     first_word = body.split(" ", 1)[0].rstrip(",")
     intro = "According to" if first else "In"
     if first_word in LOWER_FIRST or body.startswith("The authors"):
-        return f"{intro} {_named(c, first)}, {body[0].lower()}{body[1:]}"
-    return f"{intro} {_named(c, first)}: {body}"  # a name or term first: keep its capital
+        return f"{intro} {named(c, first)}, {body[0].lower()}{body[1:]}"
+    return f"{intro} {named(c, first)}: {body}"  # a name or term first: keep its capital
 
 
 def _cite(text: str, c: Cand, zh: bool = False, inside_quote: bool = False) -> str:
