@@ -687,3 +687,17 @@ def test_a_number_question_favours_sentences_that_state_a_quantity_not_a_referen
     assert question_kinds("How many GPUs were used?")["q_number"] == 1.0
     assert question_kinds("训练用了多少块 GPU？")["q_number"] == 1.0
     assert question_kinds("What is LoRA?")["q_number"] == 0.0
+
+
+def test_the_passages_own_section_heading_is_not_quoted_as_part_of_its_first_sentence():
+    """An appendix heading ("C Generations from LLaMA-65B") on its own line before the first
+    sentence is cut, as numbered headings are; a sentence that merely starts with "A" is not."""
+    from paperqa.answer.text import drop_heading
+
+    section = "C Generations from LLaMA-65B"
+    assert drop_heading(f"{section}\nIn this section, we show examples.", section) == (
+        "In this section, we show examples."
+    )
+    wrapped = "A new model that we train on\nlarge data works."
+    assert drop_heading(wrapped, "A Appendix") == wrapped
+    assert drop_heading(f"{section}\n", section) == f"{section}\n"  # nothing else: kept

@@ -199,7 +199,7 @@ def _checked_sentences(
             Sentence(s, 0 if verbatim_in(s, against) else None)
             for s in _summary_sentences(entry.text if entry is not None else passage.text, entry, paper)
         ]
-    texts = [drop_heading(passage.text[a:b]) for a, b in sentence_spans(passage.text)]
+    texts = [drop_heading(passage.text[a:b], passage.section) for a, b in sentence_spans(passage.text)]
     if passage.kind == "abstract":
         first = page_text(passage.paper_id, 1) or ""
         names = [collapse_ws(n).lower() for n in (paper.title, passage.title, *paper.aliases) if len(n) > 3]

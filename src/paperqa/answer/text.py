@@ -113,12 +113,17 @@ _HEADING_LINE_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*|[A-Z](?:\.\d+)+)\.?\s+[A-Z]
 _ABSTRACT_HEAD_RE = re.compile(r"^\s*(?:ABSTRACT|Abstract)\b[\s.:—–-]*(?=[A-Z])")
 
 
-def drop_heading(sentence: str) -> str:
+def drop_heading(sentence: str, section: str = "") -> str:
     """ "6 Results\n6.1 Machine Translation\nOn the WMT ..." -> "On the WMT ...": section
-    headings (and an "Abstract" label) glued to the first sentence under them (what is left
-    is still an exact substring)."""
+    headings (and an "Abstract" label) glued to the first sentence under them, and the heading
+    of the passage's own `section` as the parser found it ("C Generations from LLaMA-65B", an
+    appendix letter no pattern can tell from a sentence's "A"). What is left is still an exact
+    substring."""
+    head = section.split()
     for _ in range(3):
         m = _HEADING_LINE_RE.match(sentence) or _ABSTRACT_HEAD_RE.match(sentence)
+        if m is None and head and sentence.split()[: len(head)] == head:
+            m = re.match(r"\s*" + r"\s+".join(map(re.escape, head)) + r"\s*\n", sentence)
         if m is None or not sentence[m.end() :].strip():
             break
         sentence = sentence[m.end() :].lstrip()
