@@ -8,14 +8,17 @@ from .base import Source, short_name
 from .sentences import Cand
 
 
+def when_and_who(paper: Paper, by_whom: bool = True) -> list[str]:
+    """The year and (with `by_whom`) the organisation the catalog gives, as far as it gives them."""
+    return [str(paper.year)] * bool(paper.year) + [paper.organisation] * bool(by_whom and paper.organisation)
+
+
 def card_line(src: Source, lang: str) -> str:
     """What the catalog says of a paper: its title, year, organisation and other names."""
     paper = src.paper
     zh = lang == "zh"
     aliases = [a for a in paper.aliases if a.lower() not in paper.title.lower()][:2]
-    note = [str(paper.year)] if paper.year else []
-    note += [paper.organisation] if paper.organisation else []
-    text = ("，" if zh else ", ").join(note)
+    text = ("，" if zh else ", ").join(when_and_who(paper))
     if aliases:
         text += f"；又称 {'、'.join(aliases)}" if zh else f"; also known as {', '.join(aliases)}"
     if zh:
@@ -25,18 +28,14 @@ def card_line(src: Source, lang: str) -> str:
 
 def note_zh(paper: Paper) -> str:
     """（2023，University of Washington）: when and by whom, as the catalog has it."""
-    parts = [str(paper.year)] if paper.year else []
-    if paper.organisation:
-        parts.append(paper.organisation)
+    parts = when_and_who(paper)
     return f"（{'，'.join(parts)}）" if parts else ""
 
 
 def named(c: Cand, full: bool = False) -> str:
     """ "QLoRA (2023)"; in full, the first time a paper is named: "QLoRA (2023, University of Washington)"."""
     paper = c.source.paper
-    parts = [str(paper.year)] if paper.year else []
-    if full and paper.organisation:
-        parts.append(paper.organisation)
+    parts = when_and_who(paper, by_whom=full)
     return f"{short_name(paper)} ({', '.join(parts)})" if parts else short_name(paper)
 
 
@@ -45,7 +44,7 @@ def titled(c: Cand) -> str:
     "GPT-3 (“Language Models are Few-Shot Learners”, 2020, OpenAI)": the title says what a paper
     is about when the answer quotes nothing of its text; its short name stays when the title lacks it."""
     paper = c.source.paper
-    note = [str(paper.year)] * bool(paper.year) + [paper.organisation] * bool(paper.organisation)
+    note = when_and_who(paper)
     short = short_name(paper)
     if short.lower() in paper.title.lower():
         return f"“{paper.title}”" + (f" ({', '.join(note)})" if note else "")

@@ -212,7 +212,7 @@ def without_repeats(deltas: Iterable[str], min_chars: int = 12, question: str = 
                 marker = ch == "[" or (marker and ch != "]")
                 continue
             dropping = marker = False
-            ends = ch in _SENTENCE_END or (ch.isspace() and sentence.rstrip().endswith("."))
+            ends = _ends(sentence, ch)
             sentence += ch
             key = _key(sentence)
             if ends:
@@ -231,7 +231,7 @@ def without_repeats(deltas: Iterable[str], min_chars: int = 12, question: str = 
                 out, held = out + held + ch, ""
         if out:
             yield out
-    if held and _key(held) not in {a[: len(_key(held))] for a in asked}:
+    if held and not any(a.startswith(_key(held)) for a in asked):  # a question half said back: no
         yield held
 
 
@@ -244,8 +244,14 @@ def _sentences(text: str) -> list[str]:
     """`text` cut where `without_repeats` ends a sentence."""
     out, cur = [], ""
     for ch in text:
+        ends = _ends(cur, ch)
         cur += ch
-        if ch in _SENTENCE_END or (ch.isspace() and cur.rstrip().endswith(".")):
+        if ends:
             out.append(cur)
             cur = ""
     return [*out, cur] if cur.strip() else out
+
+
+def _ends(sentence: str, ch: str) -> bool:
+    """`ch` ends `sentence`: a sentence mark, or the space after a full stop."""
+    return ch in _SENTENCE_END or (ch.isspace() and sentence.rstrip().endswith("."))
