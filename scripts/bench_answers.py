@@ -192,6 +192,7 @@ def llama_before_after(home: Path, n: int) -> list[dict]:
                 pdf_path=lib.pdf_path,
                 engine=engines[name],
                 known=lib.known_term,
+                on_topic=lib.on_topic,
             )
             cited = [c.paper_id for c in a.citations]
             stated = nuggets_stated(a.answer, q.nuggets)

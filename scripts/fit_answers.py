@@ -61,6 +61,7 @@ def score(lib: Library, rows, params: SentenceParams, neighbours=None) -> dict[s
             pdf_path=lib.pdf_path,
             engine=engine,
             known=lib.known_term,
+            on_topic=lib.on_topic,
         )
         n += 1
         flags = nuggets_stated(a.answer, q.nuggets)

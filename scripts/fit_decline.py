@@ -41,7 +41,9 @@ def collect(lib: Library, questions):
     for q in questions:
         passages = lib.search(q.q, k=lib.settings.k)
         topic = search_query(clean_question(q.q) or q.q)
-        sig = decline_signals(topic, passages, catalog=lib.catalog, known=lib.known_term)
+        sig = decline_signals(
+            topic, passages, catalog=lib.catalog, known=lib.known_term, on_topic=lib.on_topic
+        )
         rows.append((q, sig))
     return rows
 

@@ -192,15 +192,17 @@ def test_two_known_names_joined_by_a_connector_are_not_one_unknown_name():
 
 def test_naming_a_listed_paper_holds_when_the_embedder_finds_the_question_far(monkeypatch, tmp_path):
     """ "What is QLoRA?" is short, and an embedder that never saw "QLoRA" puts it far from every
-    passage in meaning: that it names a listed paper keeps it answered. A name the list lacks, or
-    an everyday question, at the same distance is still declined."""
+    passage and every summary entry in meaning: that it names a listed paper keeps it answered. A
+    name the list lacks, or an everyday question, at the same distance is still declined."""
     from dataclasses import replace
+    from functools import partial
 
     from test_answer import CAKE_Q, ask, qlora_passages
 
     conf = importlib.import_module("paperqa.answer.confidence")  # the package exports a function of that name
     settings = Settings.load(env={}, home=tmp_path)
     far = [replace(p, similarity=0.05) for p in qlora_passages()]
+    ask = partial(ask, on_topic=lambda text: 0.05)
     assert not ask("What is QLoRA?", settings, passages=far).declined
     assert ask("What is Orca?", settings, passages=far).declined
     assert ask(CAKE_Q, settings, passages=far).declined
@@ -211,3 +213,30 @@ def test_naming_a_listed_paper_holds_when_the_embedder_finds_the_question_far(mo
     assert not conf.names_a_listed_paper("What is the memory footprint?", catalog())
     monkeypatch.setattr(conf, "names_a_listed_paper", lambda question, catalog: False)
     assert ask("What is QLoRA?", settings, passages=far).declined  # the signal is what holds it
+
+
+def test_a_question_far_from_every_summary_entry_is_declined_though_a_passage_matches_it():
+    """An everyday question can meet a passage close to it in meaning (an appendix prints a
+    generated cake recipe) while no summary entry of the lists is anywhere near it. The same
+    signals near an entry, or with a listed paper named, are answered; a signal not measured
+    counts as average."""
+    from paperqa.answer.confidence import DeclineSignals, should_decline
+
+    def signals(topic: float | None, listed: bool = False) -> DeclineSignals:
+        return DeclineSignals(
+            coverage=0.1, unknown=(), top_score=0.95, body=True, similarity=0.45, listed=listed, topic=topic
+        )
+
+    assert should_decline(signals(0.1))
+    assert not should_decline(signals(0.5))
+    assert not should_decline(signals(0.1, listed=True))
+    assert not should_decline(signals(None))
+
+
+def test_the_topic_meter_reads_the_summary_entries_of_the_live_index(lib):
+    meter = lib.on_topic
+    entries = [c for c in lib.index.chunks if c.kind == "summary"]
+    assert entries
+    assert meter(entries[0].text) == pytest.approx(1.0, abs=1e-3)  # an entry is its own closest
+    assert -1.0 <= meter("How do I boil an egg?") < 1.0
+    assert meter("   ") == 0.0

@@ -65,3 +65,13 @@ def test_follow_ups_score_within_005_of_the_same_questions_asked_standalone(home
     assert overall["n"] >= 40
     assert overall["delta"]["nugget_recall"] >= -0.05, overall
     assert overall["delta"]["cited_hit@1"] >= -0.05, overall
+
+
+@pytest.mark.parametrize("question", ["What is the best recipe for chocolate cake?", "如何做巧克力蛋糕？"])
+def test_an_everyday_question_is_declined_though_an_appendix_prints_an_answer(home: Path, question: str):
+    """GPT-2's appendix prints generated cake recipes: a passage close to the question in words and
+    meaning, while no summary entry of the lists is anywhere near it."""
+    if not (Path(REAL) / "gpt2.pdf").is_file():
+        pytest.skip("gpt2.pdf not among the real PDFs")
+    answer = Library(Settings.load(home=home, history=False)).ask(question)
+    assert answer.declined, answer.answer

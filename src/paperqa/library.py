@@ -32,6 +32,7 @@ from .search.embedders import load_embedder
 from .search.index import open_index, read_manifest
 from .search.rerank import RankerParams
 from .search.retrieve import FusionParams, NameLinker
+from .search.topic import TopicMeter
 from .settings import Settings
 
 
@@ -42,6 +43,7 @@ class Library:
         self._engines: dict[str, Any] = {}
         # a Chinese term -> the indexed papers' English words for it (search/crosslingual.py)
         self.english_for = LiveNeighbours(lambda: self.embedder, lambda: self.index, self.settings.cache_dir)
+        self.on_topic = TopicMeter(lambda: self.embedder, lambda: self.index)  # a text -> near an entry?
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -211,6 +213,7 @@ def _ask_context(lib: Library, engine: str | None, record: bool) -> AskContext:
         lib.pdf_path,
         lib.engine(engine),
         lib.known_term,
+        lib.on_topic,
         lambda q, h: lib.resolve(q, h, engine=engine),
         keep,
     )

@@ -31,6 +31,7 @@ class AskContext:
     pdf_path: Callable[[str], Path | None]
     engine: AnswerEngine
     known: Callable[[str], bool]
+    on_topic: Callable[[str], float]  # closeness in meaning to the lists' summary entries
     resolve: Callable[[str, Sequence[Any]], Resolution]
     keep: Callable[[Answer], None] | None  # records the final answer in the history, when on
 
@@ -69,6 +70,7 @@ def ask_stream(
         pdf_path=ctx.pdf_path,
         engine=ctx.engine,
         known=ctx.known,
+        on_topic=ctx.on_topic,
         language=language,
         judged=judged,
     ):

@@ -205,8 +205,10 @@ def _unknown_part(phrase: str, known: Callable[[str], bool]) -> bool:
 # close in meaning the best passages are to the question (an everyday question shares words, not
 # meaning, with the papers), and whether it names a listed paper by its title or a name the catalog
 # knows it by ("What is QLoRA?" is short, and an embedder that never saw "QLoRA" finds it far from
-# every passage in meaning).
-DECLINE_FEATURES = ("coverage", "unknown", "top_score", "body", "similarity", "listed")
+# every passage in meaning), and how close in meaning it is to the closest summary entry of the
+# lists (`search.topic`): a cooking question can match a recipe an appendix prints, not what any
+# listed paper is about.
+DECLINE_FEATURES = ("coverage", "unknown", "top_score", "body", "similarity", "listed", "topic")
 
 
 @dataclass(frozen=True)
@@ -219,8 +221,9 @@ class DeclineSignals:
     body: bool
     similarity: float = 0.0
     listed: bool = False
+    topic: float | None = None  # None: not measured (no summary entries to compare with)
 
-    def vector(self) -> list[float]:
+    def vector(self) -> list[float | None]:
         return [
             self.coverage,
             float(bool(self.unknown)),
@@ -228,6 +231,9 @@ class DeclineSignals:
             float(self.body),
             self.similarity,
             float(self.listed),
+            # a question that names a listed paper is on the list's topic by that alone: a short
+            # "who made X?" is far in meaning from X's entry, which says what X does
+            1.0 if self.listed and self.topic is not None else self.topic,
         ]
 
 
@@ -237,8 +243,11 @@ def decline_signals(
     *,
     catalog: PaperLookup | None,
     known: Callable[[str], bool] | None,
+    on_topic: Callable[[str], float] | None = None,
     params: DeclineParams = DECLINE_PARAMS,
 ) -> DeclineSignals:
+    """The signals for a question's `topic` text (see DECLINE_FEATURES); `on_topic` measures how
+    close in meaning a text is to the lists' summary entries (`search.topic.TopicMeter`)."""
     return DeclineSignals(
         coverage=confidence(topic, passages, catalog=catalog, params=params),
         unknown=unknown_names(topic, known) if known is not None else (),
@@ -246,6 +255,7 @@ def decline_signals(
         body=any(p.zone == "body" for p in passages),
         similarity=max((p.similarity for p in passages[: params.top_passages]), default=0.0),
         listed=names_a_listed_paper(topic, catalog),
+        topic=on_topic(topic) if on_topic is not None else None,
     )
 
 
@@ -269,8 +279,8 @@ def answerable_probability(signals: DeclineSignals, params: DeclineParams = DECL
     """The fitted model's probability that the list answers the question (None: no model)."""
     if not params.weights or params.features != DECLINE_FEATURES:
         return None
-    z = params.bias + sum(
-        w * (x - m) / sc
+    z = params.bias + sum(  # a signal not measured counts as average: it adds nothing
+        0.0 if x is None else w * (x - m) / sc
         for w, x, m, sc in zip(params.weights, signals.vector(), params.mean, params.scale, strict=True)
     )
     return 1.0 / (1.0 + math.exp(-z))

@@ -91,17 +91,17 @@ def answer_stream(
     engine: AnswerEngine | None = None,
     min_confidence: float | None = None,
     known: Callable[[str], bool] | None = None,
+    on_topic: Callable[[str], float] | None = None,
     language: str | None = None,
     judged: Sequence[Passage] | None = None,
 ) -> Iterator[str | Answer]:
     """Text deltas as they come, then the final `Answer` (whose text the deltas add up to).
 
     The question is answered as `clean_question` reads it (markup and injected turns gone); the
-    Answer keeps it as asked. Declines, without calling any model, when the question names
-    something `known` (a token -> seen in the catalog or index? test) has never seen, or when
-    `confidence(question, passages)` is under `min_confidence` (default: settings.min_confidence
-    if it exists, else the fitted DeclineParams threshold). `judged`: the passages the decline
-    is judged on, when not those the answer reads (a follow-up reads its paper's passages only).
+    Answer keeps it as asked. Declines, without calling any model, as `decline_signals` say
+    (`known`: a token -> seen in the catalog or index?; `on_topic`: a text -> near a summary
+    entry?) or, with `min_confidence` or settings.min_confidence, by coverage alone. `judged`:
+    the passages judged, when not those the answer reads (a follow-up reads its paper's only).
     """
     t0 = time.perf_counter()
     asked = question
@@ -112,7 +112,7 @@ def answer_stream(
         min_confidence = getattr(settings, "min_confidence", None)
     # judged on the question's topic: a "which papers ... are about X" frame says nothing of X
     judged = passages if judged is None else judged
-    signals = decline_signals(search_query(question), judged, catalog=catalog, known=known)
+    signals = decline_signals(search_query(question), judged, catalog=catalog, known=known, on_topic=on_topic)
     if not passages or should_decline(signals, min_confidence=min_confidence):
         declined = _declined(asked, lang, judged, eng.name, t0, unknown=signals.unknown, catalog=catalog)
         yield declined.answer
