@@ -600,6 +600,21 @@ def test_a_chinese_answer_leads_with_the_paper_when_the_list_only_names_it(setti
     assert qlora.answer.index("阅读清单的摘要写道") < qlora.answer.index("论文原文写道")
 
 
+def test_a_chinese_answer_leads_with_the_paper_when_its_sentence_states_more_of_the_question(settings):
+    """The list's LoRA line shares a word with the question ("可以训练的部分"), the paper's sentence
+    states what is frozen and what is trained: the one that states more leads."""
+    passages = [p for p in qlora_passages() if p.paper_id == LORA_ID] + [
+        summary_passage(catalog().get(LORA_ID), 2)
+    ]
+
+    def opens_with_paper(question: str) -> bool:
+        text = ask(question, settings, passages=passages).answer
+        return text.index("论文原文写道") < text.index("阅读清单的摘要写道")
+
+    assert opens_with_paper("LoRA 训练时冻结哪些权重、只训练哪些矩阵？")
+    assert not opens_with_paper("LoRA 训练的部分是怎么加到原来模型的权重矩阵上的？")  # the list's line says it
+
+
 @pytest.mark.parametrize(
     ("sentence", "ok"),
     [

@@ -104,8 +104,20 @@ def test_eval_reports_per_question_and_summary(built: Path, tmp_path: Path):
         "\n".join(
             json.dumps(q, ensure_ascii=False)
             for q in [
-                {"id": "a", "q": "How does QLoRA save memory?", "lang": "en", "expect": ["2305.14314"]},
-                {"id": "b", "q": "QLoRA是如何节省显存的？", "lang": "zh", "expect": ["2305.14314"]},
+                {
+                    "id": "a",
+                    "q": "How does QLoRA save memory?",
+                    "lang": "en",
+                    "expect": ["2305.14314"],
+                    "nuggets": [["zebra crossing"]],
+                },
+                {
+                    "id": "b",
+                    "q": "QLoRA是如何节省显存的？",
+                    "lang": "zh",
+                    "expect": ["2305.14314"],
+                    "nuggets": [["QLoRA"]],
+                },
                 {"id": "c", "q": "What is the best recipe for chocolate cake?", "lang": "en", "expect": []},
             ]
         ),
@@ -120,6 +132,9 @@ def test_eval_reports_per_question_and_summary(built: Path, tmp_path: Path):
     row = with_answers["results"][2]
     assert row["declined"] is True and row["cited"] == []
     assert with_answers["summary"]["unanswerable_declined"] == 1.0
+    # the answer first: does the opening statement (up to its first citation) state a key fact?
+    assert [r["first_states"] for r in with_answers["results"][:2]] == [False, True]
+    assert with_answers["summary"]["overall"]["answer_first"] == 0.5
 
 
 def test_opening_with_another_embedder_is_refused_with_the_fix(built: Path):

@@ -229,8 +229,9 @@ def _compose_zh(
         ]
         # the answer first: the paper's own words lead when the list's lines only name the paper
         # ("Transformer原始论文") and say nothing of what the question asks about it
-        paper_first = bool(mine_en and topic) and not any(
-            term_matches(t, set(c.toks)) for c in mine_zh for t in topic
+        paper_first = bool(mine_en and topic) and (
+            not any(term_matches(t, set(c.toks)) for c in mine_zh for t in topic)
+            or _covered(mine_en) > _covered(mine_zh)
         )
         pieces = quoted + listed if paper_first else listed + quoted
         pieces[0] = f"{head}，{pieces[0]}"
@@ -239,6 +240,11 @@ def _compose_zh(
 
 
 # --- ordering the picked sentences ---------------------------------------------------------
+
+
+def _covered(picked: list[Cand]) -> float:
+    """The most of the question's topic words that one of these sentences states (by weight)."""
+    return max((sum(c.covers.values()) for c in picked), default=0.0)
 
 
 def _picked(

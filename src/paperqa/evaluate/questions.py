@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,6 +59,16 @@ def nuggets_stated(answer: str, nuggets: tuple[tuple[str, ...], ...]) -> list[bo
     """For each nugget, whether any of its surface forms appears in the answer text."""
     said = norm_nugget(answer)
     return [any(norm_nugget(f) and norm_nugget(f) in said for f in forms) for forms in nuggets]
+
+
+def first_statement(answer: str) -> str:
+    """An answer's opening statement: up to its first citation marker ("... [1]"), which every
+    answer sentence ends with; the whole text when it cites nothing."""
+    m = _MARKER_RE.search(answer)
+    return answer[: m.end()] if m else answer
+
+
+_MARKER_RE = re.compile(r"\[\d+\]")
 
 
 class QuestionFileError(PaperqaError, ValueError):

@@ -18,7 +18,15 @@ from typing import Any
 
 from ..records import Answer, Passage
 from ..search.retrieve import ranked_papers
-from .questions import Dialog, Question, nuggets_stated, paper_split, read_conversations, read_questions
+from .questions import (
+    Dialog,
+    Question,
+    first_statement,
+    nuggets_stated,
+    paper_split,
+    read_conversations,
+    read_questions,
+)
 
 
 def _rank_of(expected: tuple[str, ...], ranked: list[str]) -> int:
@@ -51,6 +59,9 @@ def _block(sel: list[dict[str, Any]]) -> dict[str, Any]:
     stated = [s for r in ans for s in r.get("nuggets_stated", [])]
     if stated:
         out["nugget_recall"] = _share(sum(stated), len(stated))
+    opened = [r["first_states"] for r in ans if "first_states" in r and not r["declined"]]
+    if opened:
+        out["answer_first"] = _share(sum(opened), len(opened))
     paged = [r for r in ans if r.get("page_hit") is not None]
     if paged:
         out["page_accuracy"] = _share(sum(1 for r in paged if r["page_hit"]), len(paged))
@@ -143,6 +154,10 @@ def run_eval(
             row["answer"] = a.answer
             if q.nuggets:
                 row["nuggets_stated"] = nuggets_stated(a.answer, q.nuggets)
+                # the answer first: does the opening statement already state a key fact?
+                row["first_states"] = not a.declined and any(
+                    nuggets_stated(first_statement(a.answer), q.nuggets)
+                )
             row["page_hit"] = _page_hit(q, a)
             row["answer_ms"] = a.timings.get("total_ms")
             row["first_token_ms"] = a.timings.get("first_token_ms")
