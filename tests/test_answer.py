@@ -612,7 +612,9 @@ def test_a_chinese_answer_leads_with_the_paper_when_its_sentence_states_more_of_
         return text.index("论文原文写道") < text.index("阅读清单的摘要写道")
 
     assert opens_with_paper("LoRA 训练时冻结哪些权重、只训练哪些矩阵？")
-    assert not opens_with_paper("LoRA 训练的部分是怎么加到原来模型的权重矩阵上的？")  # the list's line says it
+    assert not opens_with_paper(
+        "LoRA 训练的部分是怎么加到原来模型的权重矩阵上的？"
+    )  # the list's line says it
 
 
 @pytest.mark.parametrize(

@@ -227,19 +227,23 @@ def _compose_zh(
             )
             for i, c in enumerate(mine_en)
         ]
-        # the answer first: the paper's own words lead when the list's lines only name the paper
-        # ("Transformer原始论文") and say nothing of what the question asks about it
-        paper_first = bool(mine_en and topic) and (
-            not any(term_matches(t, set(c.toks)) for c in mine_zh for t in topic)
-            or _covered(mine_en) > _covered(mine_zh)
-        )
-        pieces = quoted + listed if paper_first else listed + quoted
+        pieces = quoted + listed if _paper_first(mine_en, mine_zh, topic) else listed + quoted
         pieces[0] = f"{head}，{pieces[0]}"
         out.extend(pieces)
     return out
 
 
 # --- ordering the picked sentences ---------------------------------------------------------
+
+
+def _paper_first(mine_en: list[Cand], mine_zh: list[Cand], topic: Sequence[Term]) -> bool:
+    """The answer first: the paper's own words lead when the list's lines only name the paper
+    ("Transformer原始论文") and say nothing of what the question asks about it, or when one of its
+    sentences states more of the question than any of the list's lines."""
+    if not (mine_en and topic):
+        return False
+    said = any(term_matches(t, set(c.toks)) for c in mine_zh for t in topic)
+    return not said or _covered(mine_en) > _covered(mine_zh)
 
 
 def _covered(picked: list[Cand]) -> float:
