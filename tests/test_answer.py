@@ -718,3 +718,13 @@ def test_the_passages_own_section_heading_is_not_quoted_as_part_of_its_first_sen
     wrapped = "A new model that we train on\nlarge data works."
     assert drop_heading(wrapped, "A Appendix") == wrapped
     assert drop_heading(f"{section}\n", section) == f"{section}\n"  # nothing else: kept
+
+
+def test_an_english_answer_tells_the_papers_we_in_the_third_person(settings):
+    """The answer speaks of the authors: "Our best model family, which we name Guanaco" reads
+    "Their best model family, which they name Guanaco" mid-answer, as an opening "We" reads "The
+    authors"; the pages still hold the verbatim sentence."""
+    ans = ask("What is Guanaco and how does it compare to ChatGPT?", settings)
+    assert "their best model family, which they name Guanaco" in ans.answer
+    assert not re.search(r"\b(we|our|us)\b", ans.answer, re.IGNORECASE), ans.answer
+    assert_quotes_verbatim(ans)

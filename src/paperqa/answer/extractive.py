@@ -339,8 +339,15 @@ def _display_zh(c: Cand) -> str:
 
 
 def _rewrite_we(body: str) -> str:
+    """The paper's "we" told in the third person, as the answer speaks of the authors ("The
+    authors find ... their code ..."); the citation keeps the verbatim quote."""
     body = re.sub(r"^(In this (paper|work),? )?[Ww]e\b", "The authors", body)
-    return re.sub(r"^Our\b", "Their", body)
+    body = re.sub(r"^Our\b", "Their", body)
+    return _OUR_RE.sub(lambda m: _THEIR[m.group()], body)
+
+
+_THEIR = {"we": "they", "our": "their", "ours": "theirs", "ourselves": "themselves", "us": "them"}
+_OUR_RE = re.compile(r"\b(?:we|our|ours|ourselves|us)\b")
 
 
 def _lead_en(c: Cand, body: str, first: bool) -> str:
