@@ -718,6 +718,11 @@ def test_the_passages_own_section_heading_is_not_quoted_as_part_of_its_first_sen
     wrapped = "A new model that we train on\nlarge data works."
     assert drop_heading(wrapped, "A Appendix") == wrapped
     assert drop_heading(f"{section}\n", section) == f"{section}\n"  # nothing else: kept
+    # its parent's heading line above it goes too; a sentence above it stays (nothing is cut)
+    parent = "A QLoRA vs Standard Finetuning Experimental Setup Details\nA.1 Hyperparameters for QLORA\n"
+    assert drop_heading(parent + "We do a search.", "A.1 Hyperparameters for QLORA") == "We do a search."
+    kept = "We train on data.\nA.1 Hyperparameters for QLORA\nWe do a search."
+    assert drop_heading(kept, "A.1 Hyperparameters for QLORA") == kept
 
 
 def test_an_english_answer_tells_the_papers_we_in_the_third_person(settings):
