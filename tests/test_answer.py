@@ -733,3 +733,20 @@ def test_an_english_answer_tells_the_papers_we_in_the_third_person(settings):
     assert "their best model family, which they name Guanaco" in ans.answer
     assert not re.search(r"\b(we|our|us)\b", ans.answer, re.IGNORECASE), ans.answer
     assert_quotes_verbatim(ans)
+
+
+def test_an_appendix_of_printed_model_output_is_not_quoted_as_the_papers_claim(settings):
+    """ "F Model samples", "C Generations from LLaMA-65B": what a model wrote, printed as an
+    example, is not what the paper says. The same passage under an ordinary appendix heading is."""
+    from dataclasses import replace
+
+    first, *rest = qlora_passages()
+
+    def quoted_pages(section: str) -> set[int]:
+        moved = replace(first, section=section, zone="appendix")
+        ans = ask(EN_Q, settings, passages=[moved, *rest])
+        return {c.quote.page for c in ans.citations if c.quote is not None and c.paper_id == first.paper_id}
+
+    assert first.page_start not in quoted_pages("F Model samples")
+    assert first.page_start not in quoted_pages("C Generations from LLaMA-65B")
+    assert first.page_start in quoted_pages("B Training details")

@@ -36,6 +36,17 @@ _CJK_CHARS_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
 _BARE_NUMBER_RE = re.compile(r"^[\[(]?[-+±~≈<>]?[\d.,:/%×]*\d[\d.,:/%×]*[\])]?[,.;:]?$")
 
 
+# An appendix that prints a model's output ("F Model samples", "C Generations from LLaMA-65B",
+# "Appendix A: Samples", "Input/Output Examples"): its sentences are what a model wrote, not what
+# the paper claims ("eating a sock may give the meditator a new sensory experience").
+_SAMPLES_RE = re.compile(r"\b(samples|generations|examples)\b", re.IGNORECASE)
+
+
+def printed_output(section: str, zone: str) -> bool:
+    """Is this passage an appendix of printed model output (samples, generations, examples)?"""
+    return zone == "appendix" and bool(_SAMPLES_RE.search(section))
+
+
 def quotable(text: str, kind: str) -> bool:
     flat = collapse_ws(text)
     if _CJK_CHARS_RE.search(flat) or (kind == "summary" and "、" in flat):

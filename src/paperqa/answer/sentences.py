@@ -27,7 +27,7 @@ from .kinds import (
     question_kinds,
     states_a_number,
 )
-from .quotable import quotable
+from .quotable import printed_output, quotable
 from .text import Term, lite_stem, stems, term_matches, word_set
 
 LOWER_FIRST = word_set(
@@ -75,6 +75,8 @@ def candidates(sources: Sequence[Source]) -> list[Cand]:
     out: list[Cand] = []
     unchecked: list[Cand] = []  # used only when no page text can be checked at all
     for src in sources:
+        if printed_output(src.passage.section, src.passage.zone):
+            continue  # a model's words, printed as an example, are not the paper's claims
         for i, s in enumerate(src.sentences):
             if not quotable(s.text, src.kind):
                 continue
