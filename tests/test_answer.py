@@ -750,3 +750,25 @@ def test_an_appendix_of_printed_model_output_is_not_quoted_as_the_papers_claim(s
     assert first.page_start not in quoted_pages("F Model samples")
     assert first.page_start not in quoted_pages("C Generations from LLaMA-65B")
     assert first.page_start in quoted_pages("B Training details")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which papers in the reading list are about memory-efficient fine-tuning?",
+        "Which of the listed papers are about memory-efficient fine-tuning?",
+        "哪些论文是关于节省显存的微调的？",
+        "阅读清单里有哪些关于节省显存的微调的论文？",
+    ],
+)
+def test_a_which_papers_question_is_answered_with_the_papers(settings, question):
+    """ "Which papers ...?" in either language, however the words between are ordered, names the
+    papers first, then a line of evidence for each."""
+    ans = ask(question, settings)
+    lead = (
+        "阅读清单中涉及这个问题的论文有："
+        if "？" in question
+        else "The papers in the reading list that address this are"
+    )
+    assert ans.answer.startswith(lead), ans.answer
+    assert "QLoRA" in ans.answer.split("。")[0].split(". ")[0]

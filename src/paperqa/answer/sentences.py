@@ -40,7 +40,8 @@ LOWER_FIRST = word_set(
 
 LIST_Q_RE = re.compile(
     r"\bwhich (papers|works|articles|models)\b|\blist (the |all )?papers\b|\bwhat papers\b|"
-    r"哪些论文|哪几篇|哪些文章|哪些工作",
+    r"\bwhich of the (listed )?(papers|works)\b|"
+    r"哪些论文|哪几篇|哪些文章|哪些工作|有哪些[^？?。，,]{0,30}的?(论文|文章|工作)",
     re.IGNORECASE,
 )
 
