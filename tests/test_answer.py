@@ -772,3 +772,28 @@ def test_a_which_papers_question_is_answered_with_the_papers(settings, question)
     )
     assert ans.answer.startswith(lead), ans.answer
     assert "QLoRA" in ans.answer.split("。")[0].split(". ")[0]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "ok"),
+    [
+        ("La grenouille avance alors d’un pas rapide et aventureux dans les rues en pente.", False),
+        (
+            "Plan: find(apple), pick(apple), find(trash), put(apple), find(sponge), pick(sponge), find(table), put(sponge).",
+            False,
+        ),
+        ("Score-based generative modeling through stochastic differential equations, 2021.", False),
+        ("We train the model on eight GPUs for three days with a batch of 25,000 tokens.", True),
+        ("Prompt: Write a short story about a frog who travels back in time to ancient Greece.", False),
+        ("A: When you eat socks, you are tasting the essence of enlightenment and of the mind.", False),
+        ("GPT-3 175B completion: The pumpkin will pull the cannonball in, and it will bounce.", False),
+        ("Answer: Yes, BERTBASE achieves almost 1.0% additional accuracy on MNLI when trained longer.", True),
+    ],
+)
+def test_a_printed_example_or_a_sentence_with_no_english_function_word_is_not_quoted(sentence, ok):
+    """A paper's prose always has a "the", "of" or "we"; a sample in French, a robot's plan or a
+    reference's title has none. An example printed under its label (a prompt, an exemplar's
+    "A:", a model's completion) is not the paper's claim; BERT's own "Answer:" is."""
+    from paperqa.answer.quotable import quotable
+
+    assert quotable(sentence, "paper") is ok

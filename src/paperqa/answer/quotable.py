@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from ..cjk import CJK_IDEOGRAPHS
+from ..search.keywords import EN_STOPWORDS
 from .citations import NOTE_PHRASES
 from .text import collapse_ws
 
@@ -28,6 +29,15 @@ _NOT_PROSE = (
 
 
 _CJK_CHARS_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
+
+# the labels a paper prints its examples under (an exemplar, a model's completion, a dataset's
+# processed input); "Question:"/"Answer:" are left out: BERT's appendix answers its own questions under them
+_EXAMPLE_LABEL_RE = re.compile(
+    r"^(?:(?:Processed|Original) )?(?:Prompt|Completion|Input|Output|Target|Context|Response|Q|A)\s*:|"
+    r"\bcompletion:",
+    re.IGNORECASE,
+)
+_WORD_RE = re.compile(r"[a-z]{2,}")  # not "d", "s": what is left of "d’un", "it’s"
 
 
 # A number standing alone ("63.1", "48.3/24.2", "[58]", "15%"): a table's cell or a reference.
@@ -75,6 +85,10 @@ def quotable(text: str, kind: str) -> bool:
         return False  # starts mid-sentence: the chunk cut it
     if kind == "paper" and flat[-1] not in '.!)"”:':
         return False  # cut off by the chunk, or a question (rhetorical questions answer nothing)
+    if _EXAMPLE_LABEL_RE.search(flat):
+        return False  # a printed example: "Prompt: ...", "Q: ...", "InstructGPT 175B completion: ..."
+    if len(words_) >= 8 and not any(w in EN_STOPWORDS for w in _WORD_RE.findall(low)):
+        return False  # no English function word: a title, a plan string, a sample in French
     chars = [c for c in flat if not c.isspace()]
     letters = sum(c.isalpha() for c in chars)
     words = flat.split()
