@@ -221,7 +221,7 @@ class DeclineSignals:
     body: bool
     similarity: float = 0.0
     listed: bool = False
-    topic: float | None = None  # None: not measured (no summary entries to compare with)
+    topic: float | None = None  # None: no meter was given (it counts as the tuning half's mean)
 
     def vector(self) -> list[float | None]:
         return [

@@ -91,6 +91,5 @@ def quotable(text: str, kind: str) -> bool:
         return False  # no English function word: a title, a plan string, a sample in French
     chars = [c for c in flat if not c.isspace()]
     letters = sum(c.isalpha() for c in chars)
-    words = flat.split()
-    numeric = sum(1 for w in words if _BARE_NUMBER_RE.match(w))
-    return letters >= 0.65 * len(chars) and numeric <= 0.25 * len(words)
+    numeric = sum(1 for w in words_ if _BARE_NUMBER_RE.match(w))
+    return letters >= 0.65 * len(chars) and numeric <= 0.25 * len(words_)

@@ -18,7 +18,8 @@ from .embedders import Embedder
 
 class TopicMeter:
     """`meter(question)`: the best cosine between the question and the index's summary entries
-    (0.0 when the index holds none). Reads the live index on each call (a reload swaps it)."""
+    (0.0 when the index holds none, or the question is blank). Reads the live index on each call
+    (a reload swaps it); the summary rows are found once per index generation."""
 
     def __init__(self, embedder: Callable[[], Embedder], index: Callable[[], IndexBackend]):
         self._embedder, self._index = embedder, index
