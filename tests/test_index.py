@@ -206,6 +206,15 @@ def test_bm25_english_term_in_chinese_question_hits_english_chunk(settings: Sett
     assert ix.chunk(hits[0][0]).paper_id == "2305.14314"
 
 
+def test_bm25_word_forms_meet(settings: Settings) -> None:
+    """'quantizing'/'pretraining' find 'quantized'/'pretrained'; 'has_term' answers in the same forms."""
+    build(make_chunks(), settings)
+    ix = open_index(settings)
+    hits = ix.search_bm25("quantizing a pretraining checkpoint", 3)
+    assert ix.chunk(hits[0][0]).chunk_id == "2305.14314:paper:1:0"
+    assert ix.has_term("quantizing") and ix.has_term("nf4") and not ix.has_term("chocolate")
+
+
 def test_paper_filter(settings: Settings) -> None:
     build(make_chunks(), settings)
     ix, e = open_index(settings), HashEmbedder(64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paperqa.search import keywords
-from paperqa.search.keywords import s_stem, tokenize
+from paperqa.search.keywords import index_term, index_terms, s_stem, tokenize
 
 
 def shared(a: str, b: str) -> set[str]:
@@ -58,6 +58,18 @@ def test_english_stopwords_single_letters_and_plurals() -> None:
     assert s_stem("class") == "class"
     assert tokenize("adapters", stem=False) == ["adapters"]
     assert tokenize("the model", stopwords=False) == ["the", "model"]
+
+
+def test_index_terms_stem_english_words_and_keep_terms_whole() -> None:
+    forms = {index_term(w) for w in ("quantize", "quantized", "quantizing", "quantization")}
+    assert len(forms) == 1
+    assert index_terms("GPT-3 uses NF4 and DPO with 节省显存") == [
+        *tokenize("GPT-3"),
+        "use",
+        "nf4",
+        "dpo",
+        *tokenize("节省显存"),
+    ]
 
 
 def test_empty_and_punctuation_only() -> None:

@@ -28,7 +28,7 @@ from .backend import (
     top_k,
 )
 from .embedders import Embedder
-from .keywords import tokenize
+from .keywords import index_term, index_terms
 
 
 def build_faiss(vectors: np.ndarray) -> Any:
@@ -74,7 +74,7 @@ def token_ids(chunks: list[Chunk]) -> tuple[list[array], dict[str, int]]:
     vocab: dict[str, int] = {}
     ids = []
     for c in chunks:
-        toks = tokenize(c.index_text) or [""]
+        toks = index_terms(c.index_text) or [""]
         ids.append(array("i", [vocab.setdefault(t, len(vocab)) for t in toks]))
     return ids, vocab
 
@@ -165,7 +165,7 @@ class Index(OpenedIndex):
 
     def search_bm25(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[int, float]]:
         """Top-k (row, BM25 score) for a question in any language; only rows with score > 0."""
-        ids = self._bm25.get_tokens_ids(tokenize(query))
+        ids = self._bm25.get_tokens_ids(index_terms(query))
         if not ids or k <= 0:
             return []
         scores = np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
@@ -177,7 +177,7 @@ class Index(OpenedIndex):
     # --- vocabulary (answer/confidence.py: does the list mention a name at all?) ---------------
     def has_term(self, token: str) -> bool:
         """True when `token` (as `keywords.tokenize` writes it) occurs in some indexed chunk."""
-        return token in self._bm25.vocab_dict
+        return index_term(token) in self._bm25.vocab_dict
 
 
 def open_generation(path: Path, embedder_name: str | None) -> Index:

@@ -24,7 +24,7 @@ from .backend import (
 from .generations import (
     GEN_PREFIX,
 )
-from .keywords import tokenize
+from .keywords import index_terms
 
 DEFAULT_PREFIX = "paperqa"
 
@@ -230,7 +230,7 @@ def term_code(token: str) -> str:
 
 
 def encode_tokens(text: str) -> str:
-    return " ".join(term_code(t) for t in tokenize(text))
+    return " ".join(term_code(t) for t in index_terms(text))
 
 
 def chunk_from_json(text: str) -> Chunk:

@@ -16,6 +16,7 @@ from .backend import (
     check_readable,
     top_k,
 )
+from .keywords import index_term
 from .milvus_client import (
     MAX_LIMIT,
     IndexGoneError,
@@ -120,7 +121,7 @@ class MilvusIndex(OpenedIndex):
     def has_term(self, token: str) -> bool:
         """True when `token` occurs in some indexed chunk: a one-term BM25 search, remembered."""
         if token not in self._terms:
-            hits = self._search(term_code(token), "sparse", 1, {"metric_type": "BM25"}, None)
+            hits = self._search(term_code(index_term(token)), "sparse", 1, {"metric_type": "BM25"}, None)
             self._terms[token] = bool(hits)
         return self._terms[token]
 
