@@ -774,6 +774,34 @@ def test_a_which_papers_question_is_answered_with_the_papers(settings, question)
     assert "QLoRA" in ans.answer.split("。")[0].split(". ")[0]
 
 
+FIGURE_PAGE = (
+    "Our labelers prefer the outputs of the aligned model on most prompts.\n"
+    "Prompt:\nWhy is it important to eat socks after meditating?\n"
+    "GPT-3 175B completion: InstructGPT 175B completion:\n"
+    "There is no clear answer to this question, but there are many theories about it.\n"
+    "Other theories propose that eating a sock may give the meditator a new sensory experience.\n"
+    "Model Output Figure 8: Examples of generalization of the aligned model.\n"
+    "The aligned model follows instructions in languages it was rarely trained on.\n"
+)
+
+
+def test_the_text_printed_under_an_example_label_is_not_the_papers_claim() -> None:
+    """A body figure prints a model's completion under its label; a passage that starts inside
+    it (the label is earlier on the page) still knows, and the caption ends the example."""
+    page = {(QLORA_ID, 16): FIGURE_PAGE}
+
+    def text_of(paper_id: str, n: int) -> str:
+        return page.get((paper_id, n), "")
+
+    start = FIGURE_PAGE.index("There is no clear")
+    passage = replace(qlora_passages()[0], text=FIGURE_PAGE[start:], page_start=16, page_end=16, section="")
+    flags = {s.text.split()[0]: s.example for s in make_sources([passage], catalog(), text_of)[0].sentences}
+    assert flags == {"There": True, "Other": True, "Model": False, "The": False}, flags
+    whole = replace(passage, text=FIGURE_PAGE)
+    flags = {s.text.split()[0]: s.example for s in make_sources([whole], catalog(), text_of)[0].sentences}
+    assert flags["Our"] is False and flags["Other"] is True and flags["The"] is False, flags
+
+
 @pytest.mark.parametrize(
     ("sentence", "ok"),
     [

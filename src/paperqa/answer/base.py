@@ -22,10 +22,12 @@ class EngineError(PaperqaError, RuntimeError):
 @dataclass(frozen=True)
 class Sentence:
     """A sentence of a source; `page` is where it stands verbatim: >= 1 a PDF page,
-    0 the summary entry (or abstract) text, None nowhere we can check (never quoted)."""
+    0 the summary entry (or abstract) text, None nowhere we can check (never quoted);
+    `example`: printed under an example label (a prompt, a model's completion): not a claim."""
 
     text: str
     page: int | None
+    example: bool = False
 
 
 @dataclass(frozen=True)

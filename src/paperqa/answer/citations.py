@@ -20,6 +20,7 @@ from ..catalog.lists import META_LABELS
 from ..cjk import CJK_IDEOGRAPHS
 from ..records import Citation, Paper, Passage, Quote, SummaryEntry
 from .base import PaperLookup, Sentence, Source, paper_for
+from .examples import starts_inside_example, under_example_label
 from .text import clip_quote, collapse_ws, drop_heading, sentence_spans, stems, verbatim_in
 
 PageText = Callable[[str, int], str]
@@ -207,7 +208,10 @@ def _checked_sentences(
         return [Sentence(s, 1 if verbatim_in(s, first) else 0) for s in texts]
     start = passage.page_start or 1
     pages = {p: page_text(passage.paper_id, p) or "" for p in range(start, max(passage.page_end, start) + 1)}
-    return [Sentence(s, next((p for p, t in pages.items() if verbatim_in(s, t)), None)) for s in texts]
+    found = [next((p for p, t in pages.items() if verbatim_in(s, t)), None) for s in texts]
+    inside = bool(texts) and starts_inside_example(pages[start], texts[0])
+    examples = under_example_label(texts, inside, found)
+    return [Sentence(s, p, ex) for s, p, ex in zip(texts, found, examples, strict=True)]
 
 
 # --- citations -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import re
 from ..cjk import CJK_IDEOGRAPHS
 from ..search.keywords import EN_STOPWORDS
 from .citations import NOTE_PHRASES
+from .examples import EXAMPLE_LABEL_RE
 from .text import collapse_ws
 
 _PANEL_RE = re.compile(r"^\((left|right|top|bottom)\)", re.IGNORECASE)
@@ -19,6 +20,18 @@ _PANEL_RE = re.compile(r"^\((left|right|top|bottom)\)", re.IGNORECASE)
 _REF_AS_WORD_RE = re.compile(
     r"\b(as|see|in|by|of|and|or|from|to|like|following|with|use|uses|e\.g\.|cf\.)\s*\[\d"
 )
+
+
+# ... and an author footnote glued to a sentence's end by the page's text order
+_NOT_PROSE = (
+    "•", "arxiv preprint", "arxiv:", "in proceedings", "proceedings of", "preprint", "©",
+    "equal contribution", "work performed while", "work done while", "corresponding author",
+)  # fmt: skip
+
+
+_CJK_CHARS_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
+
+_WORD_RE = re.compile(r"\b(as|see|in|by|of|and|or|from|to|like|following|with|use|uses|e\.g\.|cf\.)\s*\[\d")
 
 
 # ... and an author footnote glued to a sentence's end by the page's text order
@@ -85,7 +98,7 @@ def quotable(text: str, kind: str) -> bool:
         return False  # starts mid-sentence: the chunk cut it
     if kind == "paper" and flat[-1] not in '.!)"”:':
         return False  # cut off by the chunk, or a question (rhetorical questions answer nothing)
-    if _EXAMPLE_LABEL_RE.search(flat):
+    if EXAMPLE_LABEL_RE.search(flat):
         return False  # a printed example: "Prompt: ...", "Q: ...", "InstructGPT 175B completion: ..."
     if len(words_) >= 8 and not any(w in EN_STOPWORDS for w in _WORD_RE.findall(low)):
         return False  # no English function word: a title, a plan string, a sample in French

@@ -79,7 +79,7 @@ def candidates(sources: Sequence[Source]) -> list[Cand]:
         if printed_output(src.passage.section, src.passage.zone):
             continue  # a model's words, printed as an example, are not the paper's claims
         for i, s in enumerate(src.sentences):
-            if not quotable(s.text, src.kind):
+            if s.example or not quotable(s.text, src.kind):
                 continue
             cand = Cand(src, i, s.text, s.page, [lite_stem(t) for t in tokenize(s.text)])
             (out if s.page is not None else unchecked).append(cand)
