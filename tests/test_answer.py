@@ -709,7 +709,7 @@ def test_a_number_question_favours_sentences_that_state_a_quantity_not_a_referen
 def test_the_passages_own_section_heading_is_not_quoted_as_part_of_its_first_sentence():
     """An appendix heading ("C Generations from LLaMA-65B") on its own line before the first
     sentence is cut, as numbered headings are; a sentence that merely starts with "A" is not."""
-    from paperqa.answer.text import drop_heading
+    from paperqa.answer.headings import drop_heading
 
     section = "C Generations from LLaMA-65B"
     assert drop_heading(f"{section}\nIn this section, we show examples.", section) == (
@@ -723,6 +723,24 @@ def test_the_passages_own_section_heading_is_not_quoted_as_part_of_its_first_sen
     assert drop_heading(parent + "We do a search.", "A.1 Hyperparameters for QLORA") == "We do a search."
     kept = "We train on data.\nA.1 Hyperparameters for QLORA\nWe do a search."
     assert drop_heading(kept, "A.1 Hyperparameters for QLORA") == kept
+
+
+@pytest.mark.parametrize(
+    ("sentence", "left"),
+    [
+        ("Data sets We introduced the C4 corpus.", "We introduced the C4 corpus."),
+        ("Departure to Latent Space Our approach starts here.", "Our approach starts here."),
+        ("We train the model.", "We train the model."),
+        ("In this work we study scaling.", "In this work we study scaling."),
+        ("Unlike prior work, We do it.", "Unlike prior work, We do it."),  # punctuation: no heading
+    ],
+)
+def test_a_paragraphs_run_in_heading_is_not_quoted_with_its_first_sentence(sentence, left):
+    """A bold heading printed on the sentence's own line ("Data sets We introduced ...") goes;
+    a capitalised "We" after a few words with no punctuation between can only follow one."""
+    from paperqa.answer.headings import drop_heading
+
+    assert drop_heading(sentence) == left
 
 
 def test_an_english_answer_tells_the_papers_we_in_the_third_person(settings):

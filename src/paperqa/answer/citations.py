@@ -21,7 +21,8 @@ from ..cjk import CJK_IDEOGRAPHS
 from ..records import Citation, Paper, Passage, Quote, SummaryEntry
 from .base import PaperLookup, Sentence, Source, paper_for
 from .examples import starts_inside_example, under_example_label
-from .text import clip_quote, collapse_ws, drop_heading, sentence_spans, stems, verbatim_in
+from .headings import drop_heading
+from .text import clip_quote, collapse_ws, sentence_spans, stems, verbatim_in
 
 PageText = Callable[[str, int], str]
 PdfPath = Callable[[str], "Path | None"]

@@ -107,34 +107,6 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-_HEADING_LINE_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*|[A-Z](?:\.\d+)+)\.?\s+[A-Z][^\n]{0,80}(?<![.,;:])\n")
-
-
-_ABSTRACT_HEAD_RE = re.compile(r"^\s*(?:ABSTRACT|Abstract)\b[\s.:—–-]*(?=[A-Z])")
-
-
-# up to two short lines with no sentence punctuation above a section's heading: its parent
-# headings ("A QLoRA vs Standard Finetuning Experimental Setup Details" above "A.1 Hyperparameters")
-_PARENT_LINES = r"\s*(?:[^\n.!?;:。！？；：]{1,120}\n\s*){0,2}"
-
-
-def drop_heading(sentence: str, section: str = "") -> str:
-    """ "6 Results\n6.1 Machine Translation\nOn the WMT ..." -> "On the WMT ...": section
-    headings (and an "Abstract" label) glued to the first sentence under them, and the heading
-    of the passage's own `section` as the parser found it ("C Generations from LLaMA-65B", an
-    appendix letter no pattern can tell from a sentence's "A"). What is left is still an exact
-    substring."""
-    head = section.split()
-    for _ in range(3):
-        m = _HEADING_LINE_RE.match(sentence) or _ABSTRACT_HEAD_RE.match(sentence)
-        if m is None and head:  # the section's own heading, maybe under its parent's lines
-            m = re.match(_PARENT_LINES + r"\s+".join(map(re.escape, head)) + r"\s*\n", sentence)
-        if m is None or not sentence[m.end() :].strip():
-            break
-        sentence = sentence[m.end() :].lstrip()
-    return sentence
-
-
 def split_sentences(text: str) -> list[str]:
     return [text[s:e] for s, e in sentence_spans(text)]
 
