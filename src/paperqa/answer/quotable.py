@@ -31,25 +31,6 @@ _NOT_PROSE = (
 
 _CJK_CHARS_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
 
-_WORD_RE = re.compile(r"\b(as|see|in|by|of|and|or|from|to|like|following|with|use|uses|e\.g\.|cf\.)\s*\[\d")
-
-
-# ... and an author footnote glued to a sentence's end by the page's text order
-_NOT_PROSE = (
-    "•", "arxiv preprint", "arxiv:", "in proceedings", "proceedings of", "preprint", "©",
-    "equal contribution", "work performed while", "work done while", "corresponding author",
-)  # fmt: skip
-
-
-_CJK_CHARS_RE = re.compile(f"[{CJK_IDEOGRAPHS}]")
-
-# the labels a paper prints its examples under (an exemplar, a model's completion, a dataset's
-# processed input); "Question:"/"Answer:" are left out: BERT's appendix answers its own questions under them
-_EXAMPLE_LABEL_RE = re.compile(
-    r"^(?:(?:Processed|Original) )?(?:Prompt|Completion|Input|Output|Target|Context|Response|Q|A)\s*:|"
-    r"\bcompletion:",
-    re.IGNORECASE,
-)
 _WORD_RE = re.compile(r"[a-z]{2,}")  # not "d", "s": what is left of "d’un", "it’s"
 
 
