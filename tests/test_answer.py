@@ -600,6 +600,15 @@ def test_a_chinese_answer_leads_with_the_paper_when_the_list_only_names_it(setti
     assert qlora.answer.index("阅读清单的摘要写道") < qlora.answer.index("论文原文写道")
 
 
+def test_a_chinese_answer_introduces_the_papers_quotes_once(settings):
+    """Several quotes of the paper make one sentence, "；" between them, not a "论文还写道" each."""
+    text = ask(ZH_Q, settings).answer
+    quotes = re.findall(r"“[^”]+”\[\d+\]", text)
+    assert len(quotes) >= 2, text
+    assert text.count("论文原文写道：") == 1 and "论文还写道" not in text
+    assert re.search(r"”\[\d+\]；“", text), text
+
+
 def test_a_chinese_answer_leads_with_the_paper_when_its_sentence_states_more_of_the_question(settings):
     """The list's LoRA line shares a word with the question ("可以训练的部分"), the paper's sentence
     states what is frozen and what is trained: the one that states more leads."""

@@ -218,15 +218,12 @@ def _compose_zh(
             listed.append(
                 "阅读清单的摘要写道：" + "".join(_cite(_display_zh(c), c, zh=True) for c in mine_zh)
             )
+        # one sentence of quotes, "；" between them: "论文原文写道：“A”[2]；“B”[3]。"
         quoted = [
-            _cite(
-                f"{'论文原文写道' if i == 0 else '论文还写道'}：“{_display(c.text)}”",
-                c,
-                zh=True,
-                inside_quote=True,
-            )
+            _cite(f"{'论文原文写道：' if i == 0 else ''}“{_display(c.text)}”", c, zh=True, inside_quote=True)
             for i, c in enumerate(mine_en)
         ]
+        quoted = [q[:-1] + "；" for q in quoted[:-1]] + quoted[-1:]
         pieces = quoted + listed if _paper_first(mine_en, mine_zh, topic) else listed + quoted
         pieces[0] = f"{head}，{pieces[0]}"
         out.extend(pieces)
