@@ -208,9 +208,12 @@ def _checked_sentences(
         texts = [s for s in texts if not any(n in collapse_ws(s).lower() for n in names)]  # a title card
         return [Sentence(s, 1 if verbatim_in(s, first) else 0) for s in texts]
     start = passage.page_start or 1
-    pages = {p: page_text(passage.paper_id, p) or "" for p in range(start, max(passage.page_end, start) + 1)}
-    found = [next((p for p, t in pages.items() if verbatim_in(s, t)), None) for s in texts]
-    inside = bool(texts) and starts_inside_example(pages[start], texts[0])
+    span = range(start, max(passage.page_end, start) + 1)
+    flat = {
+        p: collapse_ws(page_text(passage.paper_id, p) or "") for p in span
+    }  # once per page, not per sentence
+    found = [next((p for p, t in flat.items() if (q := collapse_ws(s)) and q in t), None) for s in texts]
+    inside = bool(texts) and starts_inside_example(flat[start], texts[0])
     examples = under_example_label(texts, inside, found)
     return [Sentence(s, p, ex) for s, p, ex in zip(texts, found, examples, strict=True)]
 
