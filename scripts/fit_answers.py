@@ -4,8 +4,10 @@ on the TUNING half of the evaluation set, by coordinate search; report both halv
     python scripts/fit_answers.py --home /path/with/pdfs/indexed eval/questions_*.jsonl
     python scripts/fit_answers.py --home ... --dry-run eval/questions_*.jsonl
 
-The objective is nugget recall plus cited hit@1 on the tuning half, minus a small price per word of
-answer, so that a longer answer must state more to win (a reader wants the answer, not a page).
+The objective is nugget recall plus cited hit@1 plus page accuracy (a quote on a page that holds
+the answer, over the questions that have gold pages) on the tuning half, minus a small price per
+word of answer, so that a longer answer must state more to win (a reader wants the answer, not a
+page).
 Retrieval runs once per question; only the answer stage is re-run per setting. The fitted values are
 written into `src/paperqa/answer/sentence_params.json` (the other fields there are kept).
 """
@@ -23,6 +25,7 @@ from paperqa.answer import answer
 from paperqa.answer.extractive import ExtractiveEngine, SentenceParams
 from paperqa.cjk import CJK_IDEOGRAPHS
 from paperqa.evaluate.questions import nuggets_stated, read_questions
+from paperqa.evaluate.run import page_hit
 
 GRID: dict[str, tuple[float, ...]] = {
     "en_sentences": (2, 3, 4, 5, 6, 7, 8, 10),  # a paragraph at most: 12 reads as a page
@@ -47,10 +50,10 @@ def answer_words(text: str) -> float:
 
 
 def score(lib: Library, rows, params: SentenceParams, neighbours=None) -> dict[str, float]:
-    """Nugget recall, cited hit@1 and words of the answers to `rows` ((question, passages) pairs);
+    """Nugget recall, cited hit@1, page accuracy and words of the answers to `rows` ((question, passages) pairs);
     `neighbours`: the Chinese terms' English words (default: the index's, as the product uses)."""
     engine = ExtractiveEngine(params=params, neighbours=neighbours or lib.english_for)
-    stated = total = hit = words = n = 0
+    stated = total = hit = words = n = paged = on_page = 0
     for q, passages in rows:
         a = answer(
             q.q,
@@ -70,15 +73,21 @@ def score(lib: Library, rows, params: SentenceParams, neighbours=None) -> dict[s
         cited = [c.paper_id for c in a.citations]
         hit += bool(cited) and cited[0] in q.expect
         words += answer_words(a.answer)
+        found = page_hit(q, a)
+        if found is not None:
+            paged += 1
+            on_page += found
     recall = stated / (total or 1)
     hit1 = hit / (n or 1)
     mean_words = words / (n or 1)
+    page = on_page / (paged or 1)
     return {
         "n": n,
         "nugget_recall": round(recall, 3),
         "cited_hit@1": round(hit1, 3),
+        "page_accuracy": round(page, 3),
         "words": round(mean_words, 1),
-        "objective": round(recall + hit1 - WORD_PRICE * mean_words, 4),
+        "objective": round(recall + hit1 + page - WORD_PRICE * mean_words, 4),
     }
 
 

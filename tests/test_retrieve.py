@@ -6,7 +6,15 @@ import pytest
 
 from paperqa.catalog.catalog import load_catalog
 from paperqa.records import Chunk
-from paperqa.search.retrieve import FusionParams, NameLinker, diversify, fuse, rrf, search_query
+from paperqa.search.retrieve import (
+    FusionParams,
+    NameLinker,
+    NameSpread,
+    diversify,
+    fuse,
+    rrf,
+    search_query,
+)
 from paperqa.settings import Settings
 
 
@@ -55,6 +63,31 @@ def test_a_named_papers_entry_joins_even_when_no_retriever_found_it():
     chunks = [chunk("flash", n=0), chunk("gqa", "summary", n=1)]
     ranked = fuse(chunks, dense=[0], bm25=[0], params=FusionParams(), named=frozenset({"gqa"}))
     assert 1 in [r for r, _ in ranked]
+
+
+def test_a_name_every_paper_writes_lifts_its_paper_less():
+    """ "Transformers on Path-X": the other papers all write "Transformer", none writes "QLoRA"."""
+    texts = {
+        "attn": "The Transformer.",
+        "flash": "Transformers on Path-X.",
+        "qlora": "QLoRA and a Transformer.",
+    }
+    chunks = [Chunk(chunk_id=f"{p}:0", paper_id=p, kind="paper", text=t) for p, t in texts.items()]
+    spread = NameSpread(lambda: chunks)
+    assert spread("Transformer", "attn") == 0.5  # "Transformers" is not the name as a whole word
+    assert spread("QLoRA", "qlora") == 0.0
+    assert spread("Transformer", "nowhere") == pytest.approx(2 / 3)
+
+    # flash found first by both retrievers; the name lifts attn over it by as much as it is rare
+    def attn_score(spread_of_attn: float) -> tuple[str, float]:
+        ranked = fuse(
+            chunks, [1, 0], [1, 0], FusionParams(), frozenset({"attn"}), spread={"attn": spread_of_attn}
+        )
+        return chunks[ranked[0][0]].paper_id, dict(ranked)[0]
+
+    (first_rare, rare), (_, half), (first_everywhere, everywhere) = map(attn_score, (0.0, 0.5, 1.0))
+    assert (first_rare, first_everywhere) == ("attn", "flash")
+    assert rare > half > everywhere
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ from .search.crosslingual import LiveNeighbours
 from .search.embedders import load_embedder
 from .search.index import open_index, read_manifest
 from .search.rerank import RankerParams
-from .search.retrieve import FusionParams, NameLinker
+from .search.retrieve import FusionParams, NameLinker, NameSpread
 from .search.topic import TopicMeter
 from .settings import Settings
 
@@ -44,6 +44,7 @@ class Library:
         # a Chinese term -> the indexed papers' English words for it (search/crosslingual.py)
         self.english_for = LiveNeighbours(lambda: self.embedder, lambda: self.index, self.settings.cache_dir)
         self.on_topic = TopicMeter(lambda: self.embedder, lambda: self.index)  # a text -> near an entry?
+        self.name_spread = NameSpread(lambda: self.index.chunks)  # how common a paper's name is
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -102,7 +103,7 @@ class Library:
     def search_context(self) -> pipeline.SearchContext:
         """What a search reads (index, embedder, fitted stages, ...): a fit swaps one part."""
         fields = (self.index, self.embedder, self.catalog, *self._stage_params, self.name_linker)
-        return pipeline.SearchContext(*fields, pages_of=lambda: self.pages_of, neighbours=self.english_for)
+        return pipeline.SearchContext(*fields, lambda: self.pages_of, self.english_for, self.name_spread)
 
     def candidates(self, question: str, papers: list[str] | None = None):
         """First stage: dense and BM25 hits fused (markup and injected chat turns never reach it)."""

@@ -106,7 +106,7 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def _page_hit(q: Question, a: Answer) -> bool | None:
+def page_hit(q: Question, a: Answer) -> bool | None:
     """A quote on a gold page of an expected paper (None when the question has no gold pages)."""
     gold = {(pid, page) for pid, pages in q.pages.items() for page in pages}
     if not gold:
@@ -158,7 +158,7 @@ def run_eval(
                 row["first_states"] = not a.declined and any(
                     nuggets_stated(first_statement(a.answer), q.nuggets)
                 )
-            row["page_hit"] = _page_hit(q, a)
+            row["page_hit"] = page_hit(q, a)
             row["answer_ms"] = a.timings.get("total_ms")
             row["first_token_ms"] = a.timings.get("first_token_ms")
         rows.append(row)
@@ -180,7 +180,7 @@ def _score(q: Question, a: Answer) -> dict[str, Any]:
         "hit": bool(cited) and cited[0] in q.expect,
         "declined": a.declined,
         "nuggets_stated": nuggets_stated(a.answer, q.nuggets) if q.nuggets else [],
-        "page_hit": _page_hit(q, a),
+        "page_hit": page_hit(q, a),
         "answer": a.answer,
     }
 

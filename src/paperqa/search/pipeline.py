@@ -47,6 +47,8 @@ class SearchContext:
     pages_of: Callable[[], dict[str, int]]  # page counts of the PDFs on hand (a ranking signal)
     # a Chinese word -> the indexed papers' English words for it (crosslingual.LiveNeighbours)
     neighbours: Callable[[str], tuple[str, ...]] | None = None
+    # (name, paper) -> share of the other papers that mention the name (retrieve.NameSpread)
+    name_spread: Callable[[str, str], float] | None = None
 
 
 def check_k(k: int | None, name: str = "k") -> None:
@@ -71,9 +73,14 @@ def candidates(ctx: SearchContext, question: str, papers: list[str] | None = Non
     if english:
         words = " ".join(w for words in english for w in words)
         crossing = [row for row, _ in idx.search_bm25(words, params.depth, allowed=allowed)]
-    named = ctx.name_linker(question)
-    fused = fuse(idx.chunks, dense, bm25, params, named=named, crossing=crossing)
-    return Candidates(query, qvec, dense, bm25, named, fused, crossing, english)
+    spans = ctx.name_linker.spans(question)
+    named = frozenset(pid for _, _, pid in spans)
+    spread: dict[str, float] = {}
+    if ctx.name_spread is not None:
+        for a, b, pid in spans:  # a paper named twice is as specific as its rarer name
+            spread[pid] = min(spread.get(pid, 1.0), ctx.name_spread(question[a:b], pid))
+    fused = fuse(idx.chunks, dense, bm25, params, named=named, crossing=crossing, spread=spread)
+    return Candidates(query, qvec, dense, bm25, named, fused, crossing, english, spread)
 
 
 def rank_features(ctx: SearchContext, cand: Candidates, head: list[tuple[int, float]]) -> np.ndarray:

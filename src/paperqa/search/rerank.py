@@ -80,6 +80,7 @@ def feature_names() -> tuple[str, ...]:
         "cross_cov",
         "paper_strength",
         "named",
+        "named_common",
         "summary",
         "appendix",
         "references",
@@ -133,6 +134,8 @@ class Candidates:
     fused: list[tuple[int, float]]  # (row, fused score), best first
     crossing: list[int] = field(default_factory=list)  # BM25 over the question's English words
     english: tuple[tuple[str, ...], ...] = ()  # per Chinese word of the question, its English tokens
+    # per named paper, how common the question's name for it is in the other papers (NameSpread)
+    named_spread: dict[str, float] = field(default_factory=dict)
 
 
 def features(
@@ -179,6 +182,7 @@ def features(
             else 0.0,
             "paper_strength": strength[c.paper_id] / best_paper,
             "named": float(c.paper_id in named),
+            "named_common": cand.named_spread.get(c.paper_id, 0.0) if c.paper_id in named else 0.0,
             "summary": float(c.kind == "summary"),
             "appendix": float(c.zone == "appendix"),
             "references": float(c.zone == "references"),

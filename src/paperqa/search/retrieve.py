@@ -12,7 +12,7 @@ The scoring core is pure functions over rank lists so it can be tuned by measure
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..cjk import CJK_IDEOGRAPHS
@@ -51,9 +51,11 @@ def fuse(
     params: FusionParams,
     named: frozenset[str] = frozenset(),
     crossing: list[int] | None = None,
+    spread: Mapping[str, float] | None = None,
 ) -> list[tuple[int, float]]:
     """Rank chunk rows from the lists (dense, BM25 and, for a Chinese question, BM25 over its
-    English words), with zone weights, named papers and the summary bridge."""
+    English words), with zone weights, named papers and the summary bridge. A named paper's lift
+    shrinks by its name's `spread` (NameSpread): a name every paper writes says little."""
     lists = [
         (dense, params.dense_weight),
         (bm25, params.bm25_weight),
@@ -61,13 +63,14 @@ def fuse(
     ]
     scores = rrf(lists, params.rrf_k)
     if named:
-        bonus = params.named / (params.rrf_k + 1)
+        spread = spread or {}
+        bonus = {pid: params.named * (1.0 - spread.get(pid, 0.0)) / (params.rrf_k + 1) for pid in named}
         for row, c in enumerate(chunks):  # a named paper's entry and abstract join even if unretrieved
             # its entry, its abstract card and its PDF's first page (where a paper says what it
             # is) join the candidates even when neither retriever found them
             opening = c.kind in ("summary", "abstract") or (c.kind == "paper" and c.page_start == 1)
             if c.paper_id in named and (row in scores or opening):
-                scores[row] = scores.get(row, 0.0) + bonus
+                scores[row] = scores.get(row, 0.0) + bonus[c.paper_id]
     best_bridge: dict[str, float] = {}
     for row, s in scores.items():
         c = chunks[row]
@@ -115,6 +118,43 @@ def ranked_papers(passages: Iterable[Passage]) -> list[str]:
     return list(seen)
 
 
+def name_pattern(name: str) -> re.Pattern[str]:
+    """A paper's name as a whole word: short all-capital names (BERT, OPT, SAM) case-sensitively."""
+    flags = 0 if (len(name) <= 4 or name.isupper()) else re.IGNORECASE
+    return re.compile(rf"(?<![A-Za-z0-9-]){re.escape(name)}(?![A-Za-z0-9]|-[A-Za-z0-9])", flags)
+
+
+class NameSpread:
+    """How common a paper's name is in the other papers' own text: "Transformer" is written in
+    nearly every paper, "QLoRA" in none but its own. Why: a question that names a common one
+    ("Transformers on Path-X", "preferred to 175B GPT-3") is as often about another paper that
+    builds on or compares with it; the second stage weighs the name by this."""
+
+    def __init__(self, chunks: Callable[[], Sequence[Chunk]]):
+        self._chunks = chunks  # the live index's chunks: counted again when the index is rebuilt
+        self._counted: Sequence[Chunk] | None = None
+        self._texts: dict[str, str] = {}
+        self._seen: dict[tuple[str, str], float] = {}
+
+    def __call__(self, name: str, paper_id: str) -> float:
+        """Share of the other papers with text whose text mentions `name` (0 when there are none)."""
+        chunks = self._chunks()
+        if chunks is not self._counted:
+            texts: dict[str, list[str]] = {}
+            for c in chunks:
+                if c.kind == "paper":
+                    texts.setdefault(c.paper_id, []).append(c.text)
+            self._texts = {pid: "\n".join(parts) for pid, parts in texts.items()}
+            self._counted, self._seen = chunks, {}
+        key = (name, paper_id)
+        if key not in self._seen:
+            pattern = name_pattern(name)
+            others = [t for pid, t in self._texts.items() if pid != paper_id]
+            hits = sum(1 for t in others if pattern.search(t))
+            self._seen[key] = hits / len(others) if others else 0.0
+        return self._seen[key]
+
+
 class NameLinker:
     """Finds the papers a question names, by alias or short title ("GPT-3", "LLM.int8()", "QLoRA").
 
@@ -134,11 +174,7 @@ class NameLinker:
             for name in names:
                 if re.search(f"[{CJK_IDEOGRAPHS}]", name):
                     continue  # Chinese labels such as "RLHF原始论文" are list wording, not names
-                flags = 0 if (len(name) <= 4 or name.isupper()) else re.IGNORECASE
-                pattern = re.compile(
-                    rf"(?<![A-Za-z0-9-]){re.escape(name)}(?![A-Za-z0-9]|-[A-Za-z0-9])", flags
-                )
-                self._patterns.append((pattern, p.paper_id))
+                self._patterns.append((name_pattern(name), p.paper_id))
 
     def __call__(self, question: str) -> frozenset[str]:
         return frozenset(pid for _, _, pid in self.spans(question))
