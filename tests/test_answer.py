@@ -852,3 +852,15 @@ def test_a_printed_example_or_a_sentence_with_no_english_function_word_is_not_qu
     from paperqa.answer.quotable import quotable
 
     assert quotable(sentence, "paper") is ok
+
+
+def test_a_lettered_appendix_ends_a_sentence_and_an_initial_does_not():
+    """ "... found in Appendix E. Double Quantization We introduce ...": E labels an appendix."""
+    from paperqa.answer.text import split_sentences
+
+    text = "Values are in Appendix E. Double Quantization We introduce DQ. Written by A. B. Jones."
+    assert split_sentences(text) == [
+        "Values are in Appendix E.",
+        "Double Quantization We introduce DQ.",
+        "Written by A. B. Jones.",
+    ]

@@ -64,6 +64,15 @@ _BULLET_RE = re.compile(r"(?:^|(?<=\s))[•●▪◦∙]\s*")
 _ZH_BOUNDARY_RE = re.compile(r"[。！？；]+[”’\"')）]*")
 
 
+_LABEL_WORDS = word_set("appendix section table figure part")
+
+
+def _labels(head: str) -> bool:
+    """Does `head` end in a letter that labels a part ("... found in Appendix E"), not an initial?"""
+    words = head.rsplit(None, 2)
+    return len(words) >= 2 and words[-2].lower() in _LABEL_WORDS and words[-1].isupper()
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) spans of the sentences in `text`, English or Chinese, as exact slices.
 
@@ -78,7 +87,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         parts = head.rsplit(None, 1)
         word = parts[-1].lower().lstrip('(["“') if parts else ""
         line_start = head[: len(head) - len(word)].rstrip(" \t").endswith("\n") or len(word) == len(head)
-        if word in _ABBREV or word.endswith(("e.g", "i.e")) or (len(word) == 1 and word.isalpha()):
+        initial = len(word) == 1 and word.isalpha() and not _labels(head)
+        if word in _ABBREV or word.endswith(("e.g", "i.e")) or initial:
             continue
         if word.isdigit() and len(word) <= 2 and line_start:
             continue  # "1. 4位 NormalFloat": a list item's number, not a sentence end
