@@ -98,7 +98,7 @@ class Library:
 
     @cached_property
     def _stage_params(self) -> tuple[FusionParams, RankerParams]:
-        return FusionParams(), RankerParams.load()  # the fused first stage, the fitted second
+        return FusionParams.load(), RankerParams.load()  # the fused first stage, the second
 
     def search_context(self) -> pipeline.SearchContext:
         """What a search reads (index, embedder, fitted stages, ...): a fit swaps one part."""
