@@ -144,12 +144,13 @@ class NameSpread:
     """How common a paper's name is in the other papers' own text: "Transformer" is written in
     nearly every paper, "QLoRA" in none but its own. Why: a question that names a common one
     ("Transformers on Path-X", "preferred to 175B GPT-3") is as often about another paper that
-    builds on or compares with it; the second stage weighs the name by this."""
+    builds on or compares with it. The first stage lifts a named paper by (1 - spread), and the
+    second stage reads the spread as a feature."""
 
     def __init__(self, chunks: Callable[[], Sequence[Chunk]]):
         self._chunks = chunks  # the live index's chunks: counted again when the index is rebuilt
         self._counted: Sequence[Chunk] | None = None
-        self._texts: dict[str, str] = {}
+        self._texts: dict[str, list[str]] = {}  # the chunks' own strings, not copies
         self._seen: dict[tuple[str, str], float] = {}
 
     def __call__(self, name: str, paper_id: str) -> float:
@@ -160,13 +161,12 @@ class NameSpread:
             for c in chunks:
                 if c.kind == "paper":
                     texts.setdefault(c.paper_id, []).append(c.text)
-            self._texts = {pid: "\n".join(parts) for pid, parts in texts.items()}
-            self._counted, self._seen = chunks, {}
+            self._texts, self._counted, self._seen = texts, chunks, {}
         key = (name, paper_id)
         if key not in self._seen:
             pattern = name_pattern(name)
-            others = [t for pid, t in self._texts.items() if pid != paper_id]
-            hits = sum(1 for t in others if pattern.search(t))
+            others = [parts for pid, parts in self._texts.items() if pid != paper_id]
+            hits = sum(1 for parts in others if any(pattern.search(t) for t in parts))
             self._seen[key] = hits / len(others) if others else 0.0
         return self._seen[key]
 
