@@ -22,7 +22,9 @@ from pathlib import Path
 
 from fit_ranker import labels
 from paperqa import Library, Settings
+from paperqa.answer.text import clean_question
 from paperqa.evaluate.questions import read_questions
+from paperqa.search import pipeline
 from paperqa.search.rerank import RankerParams
 from paperqa.search.retrieve import FusionParams, fuse
 
@@ -39,13 +41,13 @@ GRID: dict[str, tuple[float, ...]] = {
 }
 
 
-def collect(lib: Library, questions):
-    """Per answerable question: its first-stage lists (at the depth `lib` searches)."""
+def collect(ctx: pipeline.SearchContext, questions):
+    """Per answerable question: its first-stage lists (at the depth `ctx.fusion` searches)."""
     rows = []
     for q in questions:
         if not q.expect or q.kind != "single":
             continue
-        cand = lib.candidates(q.q)
+        cand = pipeline.candidates(ctx, clean_question(q.q))
         if cand is not None:
             rows.append((q, cand))
     return rows
@@ -80,9 +82,9 @@ def main() -> int:
     deepest = int(max(GRID["depth"]))
     start = FusionParams.load()
     lib = Library(Settings.load(home=args.home))
-    lib._stage_params = (replace(start, depth=deepest), RankerParams.load())  # retrieve deep once
+    deep = replace(lib.search_context(), fusion=replace(start, depth=deepest))  # retrieve deep once
     questions = [q for path in args.questions for q in read_questions(path)]
-    rows = collect(lib, questions)
+    rows = collect(deep, questions)
     tune = [r for r in rows if r[0].split == "tune"]
     valid = [r for r in rows if r[0].split == "validation"]
     chunks = lib.index.chunks

@@ -182,7 +182,7 @@ def features(
             else 0.0,
             "paper_strength": strength[c.paper_id] / best_paper,
             "named": float(c.paper_id in named),
-            "named_common": cand.named_spread.get(c.paper_id, 0.0) if c.paper_id in named else 0.0,
+            "named_common": cand.named_spread.get(c.paper_id, 0.0),  # its keys are the named papers
             "summary": float(c.kind == "summary"),
             "appendix": float(c.zone == "appendix"),
             "references": float(c.zone == "references"),
