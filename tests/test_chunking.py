@@ -12,6 +12,7 @@ from paperqa.parse.chunking import (
     PAGE_JOIN,
     abstract_chunk,
     chunk_pages,
+    is_entry_head,
     sentence_spans,
     span_text,
     summary_chunks,
@@ -264,14 +265,25 @@ def _paper(**kw) -> Paper:
 def test_summary_chunks():
     paper = _paper()
     out = summary_chunks(paper)
-    assert [c.chunk_id for c in out] == ["2305.14314:summary:0", "2305.14314:summary:1"]
-    for i, c in enumerate(out):
+    heads = [c for c in out if is_entry_head(c)]
+    assert [c.chunk_id for c in heads] == ["2305.14314:summary:0", "2305.14314:summary:1"]
+    for i, c in enumerate(heads):
         assert (c.kind, c.lang, c.summary_index, c.paper_id) == ("summary", "zh", i, "2305.14314")
         assert c.text.startswith(paper.title + "\n" + paper.summaries[i].heading)
         assert len(c.text) <= len(paper.title) + 120 + 410
     assert "发布时间：2023/05/23" in out[0].text and "https://" not in out[0].text
     assert "小学生概括：这是一个很长的概括。" in out[0].text
-    assert out[1].text.endswith("QLoRA 用 4 位量化微调大模型。")
+    assert heads[1].text.endswith("QLoRA 用 4 位量化微调大模型。")
+
+
+def test_a_long_summary_entry_goes_on_in_more_chunks_that_cite_the_same_entry():
+    paper = _paper()
+    first = [c for c in summary_chunks(paper) if c.summary_index == 0]
+    assert [c.chunk_id for c in first][:2] == ["2305.14314:summary:0", "2305.14314:summary:0:2"]
+    assert all(c.kind == "summary" and not is_entry_head(c) for c in first[1:])
+    assert all(c.text.startswith(paper.title + "\n这是") for c in first[1:])  # title, then the entry
+    told = "".join(c.text.removeprefix(paper.title).replace("\n", "") for c in first[1:])
+    assert told.count("这是一个很长的概括。") + first[0].text.count("这是一个很长的概括。") == 80
 
 
 def test_abstract_chunk():

@@ -150,6 +150,25 @@ def test_an_llm_condenses_a_follow_up_and_only_a_follow_up(lib):
     assert fallback.standalone == "How much memory does QLoRA need for a 65B model?"
 
 
+def test_a_follow_up_carries_the_previous_question_at_the_fitted_weight(lib):
+    """ "And how long did training take?" leans on the question before it, not only its paper."""
+    first = lib.ask("What BLEU score did the Transformer reach?")
+    kw = {"linker": lib.name_linker, "catalog": lib.catalog, "known": lib.known_term}
+    leaning = resolve(
+        "And how long did training take?", [first], **kw, params=ConversationParams(context_weight=0.3)
+    )
+    assert leaning.follow_up and leaning.context == "What BLEU score did the Transformer reach?"
+    assert leaning.context_weight == 0.3
+    alone = resolve(
+        "And how long did training take?", [first], **kw, params=ConversationParams(context_weight=0.0)
+    )
+    assert alone.follow_up and (alone.context, alone.context_weight) == ("", 0.0)
+    fresh = resolve(
+        "How many parameters does GPT-3 have?", [first], **kw, params=ConversationParams(context_weight=0.3)
+    )
+    assert not fresh.follow_up and fresh.context == ""  # a new topic leans on nothing
+
+
 def test_params_load_from_json(tmp_path):
     path = tmp_path / "p.json"
     path.write_text('{"condense_turns": 1}')
@@ -233,8 +252,9 @@ def test_a_follow_up_reads_only_its_papers_passages_but_is_judged_on_its_own(lib
     """Words of another paper in a follow-up do not pull the answer away from "it"."""
     first = lib.ask("What is LoRA?")
     assert first_cited(first) == LORA
-    follow = "How does it use 4-bit NormalFloat and paged optimizers?"  # QLoRA's words, about LoRA
-    alone = lib.ask("How does this method use 4-bit NormalFloat and paged optimizers?")
+    words = "4-bit NormalFloat, double quantization and paged optimizers"
+    follow = f"How does it use {words}?"  # QLoRA's words, about LoRA
+    alone = lib.ask(f"How does this method use {words}?")
     assert first_cited(alone) == QLORA  # without the conversation, the words lead to QLoRA
     ans = lib.ask(follow, history=[Turn("What is LoRA?", first)])
     # LoRA's entries may not cover QLoRA's words (then a decline is honest), but the answer

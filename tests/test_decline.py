@@ -240,3 +240,18 @@ def test_the_topic_meter_reads_the_summary_entries_of_the_live_index(lib):
     assert meter(entries[0].text) == pytest.approx(1.0, abs=1e-3)  # an entry is its own closest
     assert -1.0 <= meter("How do I boil an egg?") < 1.0
     assert meter("   ") == 0.0
+
+
+# --- what a long summary entry says late ----------------------------------------------------
+
+
+def test_a_name_late_in_a_long_summary_entry_is_known_found_and_cited_once(lib: Library):
+    """ReAct's entry names ALFWorld and WebShop in its last sentence, past the first chunk."""
+    question = "How much did ReAct improve success rates on ALFWorld and WebShop?"
+    passages = lib.search("ALFWorld WebShop success rates", k=10)
+    assert passages[0].paper_id == "2210.03629" and passages[0].kind == "summary"
+    entries = [(p.paper_id, p.summary_index) for p in passages if p.kind == "summary"]
+    assert len(entries) == len(set(entries))  # one passage per entry, however many chunks it has
+    answer = lib.ask(question, record=False)
+    assert not answer.declined, answer.answer
+    assert "34%" in answer.answer and answer.citations[0].paper_id == "2210.03629"

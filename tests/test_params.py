@@ -37,6 +37,7 @@ def test_a_stage_reads_the_params_it_is_given():
         list_id="l", list_title="L", heading="h", title_as_listed="t", text="长" * 1000, line=1
     )
     paper = Paper("2305.14314", "QLoRA", summaries=(entry,))
-    [default] = summary_chunks(paper)
-    [short] = summary_chunks(paper, ParseParams(summary_chars=100))
-    assert len(default.text) > 400 > len(short.text)
+    default = summary_chunks(paper)
+    short = summary_chunks(paper, ParseParams(summary_chars=100))
+    assert len(default[0].text) > 400 > len(short[0].text)
+    assert len(short) > len(default)  # the rest of the entry in more, shorter chunks

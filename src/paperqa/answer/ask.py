@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from ..records import Answer, Passage
 from ..settings import Settings
-from .base import AnswerEngine, PaperLookup
+from .base import NO_CONTEXT, AnswerEngine, Context, PaperLookup
 from .conversation import ConversationParams, Resolution, Turn
 from .pipeline import answer_stream
 
@@ -60,7 +60,11 @@ def ask_stream(
         # "it" is the paper the conversation is about: the answer reads that paper's passages;
         # whether the list covers the question at all is judged on what it retrieves on its own
         passages = ctx.search(question, k, list(resolution.focus)) or judged
+        if resolution.context:  # and the passages that answer it read with the previous question
+            leaning = ctx.search(f"{question} {resolution.context}", k, list(resolution.focus))
+            passages = _interleaved(passages, leaning, k)
     retrieve_ms = (time.perf_counter() - t0) * 1000
+    follow = history and resolution.follow_up
     for item in answer_stream(
         question,
         passages,
@@ -73,6 +77,7 @@ def ask_stream(
         on_topic=ctx.on_topic,
         language=language,
         judged=judged,
+        context=Context(resolution.context, resolution.context_weight) if follow else NO_CONTEXT,
     ):
         if isinstance(item, str):
             yield item
@@ -83,6 +88,17 @@ def ask_stream(
         if ctx.keep is not None:
             ctx.keep(final)  # before the yield: a caller may stop at the Answer
         yield final
+
+
+def _interleaved(a: Sequence[Passage], b: Sequence[Passage], k: int) -> list[Passage]:
+    """The first `k` of a and b taken in turn, each passage once (a's first)."""
+    out: dict[str, Passage] = {}
+    for pair in zip(a, b, strict=False):
+        for p in pair:
+            out.setdefault(p.chunk_id, p)
+    for p in [*a, *b]:  # the longer list's tail, when one is short
+        out.setdefault(p.chunk_id, p)
+    return list(out.values())[:k]
 
 
 class Asker(Protocol):

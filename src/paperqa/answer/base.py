@@ -46,6 +46,17 @@ class Source:
         return self.passage.kind
 
 
+@dataclass(frozen=True)
+class Context:
+    """What a follow-up leans on: the previous question, its words counted at `weight`."""
+
+    text: str = ""
+    weight: float = 0.0
+
+
+NO_CONTEXT = Context()
+
+
 class PaperLookup(Protocol):
     """The part of `Catalog` the engines use (a test may hand in anything with `find`)."""
 
@@ -61,8 +72,17 @@ class AnswerEngine(Protocol):
         """The passages this engine wants numbered as its sources (may add summary entries)."""
         ...
 
-    def generate(self, question: str, lang: str, sources: Sequence[Source]) -> Iterator[str]:
-        """Text deltas of the answer, citing sources as [n]; unknown numbers are dropped later."""
+    def generate(
+        self,
+        question: str,
+        lang: str,
+        sources: Sequence[Source],
+        context: str = "",
+        context_weight: float = 0.0,
+    ) -> Iterator[str]:
+        """Text deltas of the answer, citing sources as [n]; unknown numbers are dropped later.
+        `context`: a follow-up's previous question, its words counted at `context_weight` (an
+        LLM engine reads a condensed question instead and may ignore it)."""
         ...
 
 

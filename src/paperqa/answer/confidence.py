@@ -247,13 +247,16 @@ def decline_signals(
     params: DeclineParams = DECLINE_PARAMS,
 ) -> DeclineSignals:
     """The signals for a question's `topic` text (see DECLINE_FEATURES); `on_topic` measures how
-    close in meaning a text is to the lists' summary entries (`search.topic.TopicMeter`)."""
+    close in meaning a text is to the lists' summary entries (`search.topic.TopicMeter`). The
+    meaning signal reads the best passages of the papers' bodies and the lists: an appendix that
+    prints a model's samples (GPT-2's cake recipes) is close to anything it happens to print."""
+    body = [p for p in passages if p.zone == "body"]
     return DeclineSignals(
         coverage=confidence(topic, passages, catalog=catalog, params=params),
         unknown=unknown_names(topic, known) if known is not None else (),
         top_score=float(passages[0].score) if passages else 0.0,
         body=any(p.zone == "body" for p in passages),
-        similarity=max((p.similarity for p in passages[: params.top_passages]), default=0.0),
+        similarity=max((p.similarity for p in body[: params.top_passages]), default=0.0),
         listed=names_a_listed_paper(topic, catalog),
         topic=on_topic(topic) if on_topic is not None else None,
     )

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,9 @@ class ConversationParams:
     max_question_chars: int = 300  # a longer "question" is the model answering instead: not used
     focus_papers: int = 2  # papers "they"/"它们" may stand for (a comparison names two)
     keep_turns: int = 8  # turns a Conversation keeps; older ones never matter to the next question
+    # a follow-up's search and sentence choice also read the previous question, its words at
+    # this weight (the question's own count 1); fitted by scripts/fit_conversation.py
+    context_weight: float = 0.0
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> ConversationParams:
@@ -88,6 +91,10 @@ class Resolution:
     note: str | None = None
     language: str | None = None
     names: tuple[str, ...] = ()  # how the conversation called the focus papers ("Vision Transformer")
+    # the previous question as read, which a follow-up leans on ("And how long did training
+    # take?" after "What BLEU score did it reach?"), and how much its words count (0: not at all)
+    context: str = ""
+    context_weight: float = 0.0
 
 
 # --- words ---------------------------------------------------------------------------
@@ -221,7 +228,7 @@ def resolve(
         return res
     lang = detect_language(res.standalone)  # the user's language, whatever the model wrote in
     note = f"理解为：“{condensed}”" if lang == "zh" else f"Read as: “{condensed}”"
-    return Resolution(res.asked, condensed, True, res.focus, res.reference, note, lang, res.names)
+    return replace(res, standalone=condensed, note=note, language=lang)
 
 
 def _carry(res: Resolution, answer: Answer, linker: Callable[[str], frozenset[str]]) -> Resolution:
@@ -229,9 +236,7 @@ def _carry(res: Resolution, answer: Answer, linker: Callable[[str], frozenset[st
     focus, names = (res.focus, res.names) if res.follow_up else _named_in_order(res.standalone, linker)
     if not focus and not answer.declined:
         focus, names = tuple(dict.fromkeys(c.paper_id for c in answer.citations))[:1], ()
-    return Resolution(
-        res.asked, res.standalone, res.follow_up, focus, res.reference, res.note, res.language, names
-    )
+    return replace(res, focus=focus, names=names)
 
 
 def _resolve_rules(
@@ -273,7 +278,18 @@ def _resolve_rules(
         note = f"这里的“{word}”指 {shown}。" if word else f"接着上一个问题，这里说的是 {shown}。"
     else:
         note = f"Taking “{word}” to mean {shown}." if word else f"Taking this to be about {shown}."
-    return Resolution(asked, standalone, True, focus, word, note, names=tuple(names))
+    context = prev.standalone if params.context_weight > 0 else ""
+    return Resolution(
+        asked,
+        standalone,
+        True,
+        focus,
+        word,
+        note,
+        names=tuple(names),
+        context=context,
+        context_weight=params.context_weight if context else 0.0,
+    )
 
 
 def _name(paper_id: str, catalog: PaperLookup) -> str:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 from ..records import Passage
-from .base import PaperLookup, Source, paper_for, short_name
+from .base import NO_CONTEXT, Context, PaperLookup, Source, paper_for, short_name
 from .definitions import definition_first
 from .naming import card_line, named, note_zh, titled
 from .sentences import (
@@ -78,8 +79,10 @@ class ExtractiveEngine:
         return chosen
 
     # --- answer --------------------------------------------------------------------
-    def generate(self, question: str, lang: str, sources: Sequence[Source]) -> Iterator[str]:
-        cands, terms, list_q = self.scored(question, lang, sources)
+    def generate(
+        self, question: str, lang: str, sources: Sequence[Source], context: Context = NO_CONTEXT
+    ) -> Iterator[str]:
+        cands, terms, list_q = self.scored(question, lang, sources, context)
         parts: list[str] = []
         if list_q:
             parts = self._compose_list([c for c in cands if not c.zh], [c for c in cands if c.zh], lang)
@@ -100,12 +103,13 @@ class ExtractiveEngine:
             yield part if i == 0 else sep + part
 
     def scored(
-        self, question: str, lang: str, sources: Sequence[Source]
+        self, question: str, lang: str, sources: Sequence[Source], context: Context = NO_CONTEXT
     ) -> tuple[list[Cand], list[Term], bool]:
         """The candidate sentences with their relevance set, the question's terms, and whether
         it asks for a list of papers. A Chinese or list question scores the paper sentences and
         the reading-list lines as two pools (each answer shows both); otherwise one pool."""
         terms = question_terms(question, expand=self.neighbours)
+        terms += _context_terms(terms, context, self.neighbours)
         list_q = bool(LIST_Q_RE.search(question))
         if list_q:  # "which papers in the reading list": those words pick no paper
             terms = [t for t in terms if t.weight >= 1.0] or terms
@@ -174,6 +178,17 @@ class ExtractiveEngine:
             else:
                 out.append(_cite(_lead_en(c, _display(c.text), first=True), c))
         return out
+
+
+def _context_terms(
+    terms: Sequence[Term], context: Context, expand: Callable[[str], tuple[str, ...]] | None
+) -> list[Term]:
+    """A follow-up's previous question: its words the question lacks, counted at the context's weight."""
+    if not context.text or context.weight <= 0:
+        return []
+    have = {t.token for t in terms}
+    leaned = question_terms(context.text, expand=expand)
+    return [replace(t, weight=t.weight * context.weight) for t in leaned if t.token not in have]
 
 
 def _compose_zh(

@@ -17,7 +17,7 @@ from typing import Any
 from ..records import Answer, Passage
 from ..search.retrieve import search_query
 from ..settings import Settings
-from .base import AnswerEngine, EngineError, PaperLookup, Source, short_name
+from .base import NO_CONTEXT, AnswerEngine, Context, EngineError, PaperLookup, Source, short_name
 from .citations import CitationMapper, build_citations, make_sources
 from .confidence import decline_signals, should_decline
 from .extractive import ExtractiveEngine
@@ -94,6 +94,7 @@ def answer_stream(
     on_topic: Callable[[str], float] | None = None,
     language: str | None = None,
     judged: Sequence[Passage] | None = None,
+    context: Context = NO_CONTEXT,
 ) -> Iterator[str | Answer]:
     """Text deltas as they come, then the final `Answer` (whose text the deltas add up to).
 
@@ -101,25 +102,24 @@ def answer_stream(
     Answer keeps it as asked. Declines, without calling any model, as `decline_signals` say
     (`known`: a token -> seen in the catalog or index?; `on_topic`: a text -> near a summary
     entry?) or, with `min_confidence` or settings.min_confidence, by coverage alone. `judged`:
-    the passages judged, when not those the answer reads (a follow-up reads its paper's only).
-    """
+    the passages judged, when not those the answer reads (a follow-up reads its paper's only,
+    and leans on `context`, its previous question)."""
     t0 = time.perf_counter()
-    asked = question
-    question = clean_question(question) or question.strip()
+    asked, question = question, clean_question(question) or question.strip()
     lang = language or detect_language(question)  # a follow-up may ask for another language
     eng = engine if engine is not None else load_engine(settings)
-    if min_confidence is None:
-        min_confidence = getattr(settings, "min_confidence", None)
+    min_confidence = getattr(settings, "min_confidence", None) if min_confidence is None else min_confidence
     # judged on the question's topic: a "which papers ... are about X" frame says nothing of X
     judged = passages if judged is None else judged
     signals = decline_signals(search_query(question), judged, catalog=catalog, known=known, on_topic=on_topic)
     if not passages or should_decline(signals, min_confidence=min_confidence):
         declined = _declined(asked, lang, judged, eng.name, t0, unknown=signals.unknown, catalog=catalog)
-        yield declined.answer
-        yield declined
+        yield from (declined.answer, declined)
         return
     draft = _Draft(t0)
-    sources, order = yield from _engine_answer(eng, question, lang, passages, catalog, page_text, draft)
+    sources, order = yield from _engine_answer(
+        eng, question, lang, passages, catalog, page_text, draft, context
+    )
     if not order and (not draft.text.strip() or _REFUSAL_RE.search(draft.text)) and eng.name != "extractive":
         fallback = load_engine(settings.with_(engine="extractive"))
         sources = make_sources(fallback.select(question, lang, passages, catalog), catalog, page_text)
@@ -184,13 +184,14 @@ def _engine_answer(
     catalog: PaperLookup,
     page_text: Callable[[str, int], str],
     draft: _Draft,
+    context: Context = NO_CONTEXT,
 ) -> Generator[str, None, tuple[list[Source], list[int]]]:
     """The engine's text with its citations mapped; a model's answer then gets its evidence block.
     Returns the numbered sources and the cited order."""
     evidence = (getattr(eng, "evidence", None) or ExtractiveEngine()) if eng.name != "extractive" else None
     sources, reads = _sources(eng, evidence, question, lang, passages, catalog, page_text)
     mapper = CitationMapper(len(sources))
-    yield from _stream(eng.generate(question, lang, reads), mapper, draft, first=True)
+    yield from _stream(eng.generate(question, lang, reads, context), mapper, draft, first=True)
     said = draft.text
     if evidence is not None and said.strip() and not _REFUSAL_RE.search(said):
         if not mapper.order:  # the model cited nothing: cite the passages its words come from

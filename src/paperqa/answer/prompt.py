@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ..records import Passage
 from ..settings import Settings
-from .base import AnswerEngine, PaperLookup, Source, paper_for
+from .base import NO_CONTEXT, AnswerEngine, Context, PaperLookup, Source, paper_for
 from .text import estimate_tokens, question_terms, sentence_spans, stems, term_matches, tidy
 
 
@@ -174,7 +174,9 @@ class LLMEngine:
         user = PASSAGES_LEAD + "\n\n".join(blocks) + "\n\n" + ask
         return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
-    def generate(self, question: str, lang: str, sources: Sequence[Source]) -> Iterator[str]:
+    def generate(
+        self, question: str, lang: str, sources: Sequence[Source], context: Context = NO_CONTEXT
+    ) -> Iterator[str]:
         yield from without_repeats(
             self.complete(self.messages(question, lang, sources), self.settings.max_tokens),
             question=question,

@@ -241,40 +241,60 @@ def _trim(text: str, limit: int) -> str:
     return head[: cut + 1] if cut >= 0.6 * limit else head.rstrip() + "…"
 
 
-def _summary_body(entry: SummaryEntry, limit: int) -> str:
-    """Short labelled fields first (they survive trimming), long ones after; links
+def _summary_body(entry: SummaryEntry) -> str:
+    """Short labelled fields first (they lead the first chunk), long ones after; links
     are left out (they carry no meaning for the embedder)."""
     if not entry.fields:
-        return _trim(_squash(entry.text), limit)
+        return _squash(entry.text)
     short, long = [], []
     for label, value in entry.fields:
         value = _squash(value)
         if not value or re.fullmatch(r"https?://\S+", value):
             continue
         (short if len(value) <= 60 else long).append(f"{label}：{value}")
-    return _trim("\n".join(short + long), limit)
+    return "\n".join(short + long)
+
+
+def _pieces(body: str, limit: int) -> list[str]:
+    """The body in consecutive pieces of about `limit` characters, cut at sentence ends."""
+    out = []
+    rest = body.strip()
+    while rest:
+        piece = _trim(rest, limit)
+        out.append(piece)
+        rest = rest[len(piece.removesuffix("…")) :].strip()
+    return out
 
 
 def summary_chunks(paper: Paper, params: ParseParams = PARSE_PARAMS) -> list[Chunk]:
-    """One chunk per reading-list entry: title, list heading, then the entry trimmed
-    to about `params.summary_chars` characters so that it stays one embedding."""
+    """Per reading-list entry: title, list heading and the entry's first `params.summary_chars`
+    characters (one embedding); a longer entry goes on in more chunks (title and the next
+    piece), so that its later facts and names ("ALFWorld和WebShop ... 34%") are searchable too.
+    All of an entry's chunks carry its `summary_index`: a citation quotes the whole entry."""
     out = []
     for i, entry in enumerate(paper.summaries):
         head = [paper.title]
         for extra in (entry.heading, entry.title_as_listed):
             if extra and _squash(extra) not in head:
                 head.append(_squash(extra))
-        out.append(
-            Chunk(
-                chunk_id=f"{paper.paper_id}:summary:{i}",
-                paper_id=paper.paper_id,
-                kind="summary",
-                text="\n".join([*head, _summary_body(entry, params.summary_chars)]).strip(),
-                lang="zh",
-                summary_index=i,
+        pieces = _pieces(_summary_body(entry), params.summary_chars) or [""]
+        for j, piece in enumerate(pieces):
+            out.append(
+                Chunk(
+                    chunk_id=f"{paper.paper_id}:summary:{i}" + (f":{j + 1}" if j else ""),
+                    paper_id=paper.paper_id,
+                    kind="summary",
+                    text="\n".join([*(head if j == 0 else head[:1]), piece]).strip(),
+                    lang="zh",
+                    summary_index=i,
+                )
             )
-        )
     return out
+
+
+def is_entry_head(chunk: Chunk) -> bool:
+    """The first chunk of a summary entry (the one that says what the paper is)."""
+    return chunk.kind == "summary" and ":" not in chunk.chunk_id.rpartition(":summary:")[2]
 
 
 def abstract_chunk(paper: Paper, abstract: str) -> Chunk:

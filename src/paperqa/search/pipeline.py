@@ -126,8 +126,15 @@ def search(ctx: SearchContext, cand: Candidates | None, k: int = 10, mode: str =
     ordered = _ordered(ctx, cand, mode)
     if mode == "fused":
         ordered = _abstract_first(ctx, cand, ordered)
-    for row, score in ordered[:k]:
+    entries: set[tuple[str, int]] = set()
+    for row, score in ordered:
+        if len(out) == k:
+            break
         c = idx.chunks[row]
+        if c.kind == "summary":  # one passage per entry: each of its chunks cites the whole entry
+            if (c.paper_id, c.summary_index) in entries:
+                continue
+            entries.add((c.paper_id, c.summary_index))
         p = ctx.catalog.find(c.paper_id)
         sim = float(idx.vectors[row] @ q)
         title = p.title if p else c.paper_id

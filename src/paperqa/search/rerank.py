@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..params import load_params
+from ..parse.chunking import is_entry_head
 from ..records import Chunk
 from .keywords import tokenize
 
@@ -81,6 +82,7 @@ def feature_names() -> tuple[str, ...]:
         "paper_strength",
         "named",
         "named_common",
+        "summary_tail",
         "summary",
         "appendix",
         "references",
@@ -184,6 +186,8 @@ def features(
             "named": float(c.paper_id in named),
             "named_common": cand.named_spread.get(c.paper_id, 0.0),  # its keys are the named papers
             "summary": float(c.kind == "summary"),
+            # a long entry's later chunk: its facts, without the lines that say what the paper is
+            "summary_tail": float(c.kind == "summary" and not is_entry_head(c)),
             "appendix": float(c.zone == "appendix"),
             "references": float(c.zone == "references"),
             "early_page": 1.0 - (c.page_start - 1) / n_pages if c.page_start and n_pages else 0.0,

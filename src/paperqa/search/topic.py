@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..parse.chunking import is_entry_head
 from .backend import IndexBackend
 from .embedders import Embedder
 
@@ -27,7 +28,8 @@ class TopicMeter:
 
     def _summary_rows(self, idx: IndexBackend) -> np.ndarray:
         if self._rows is None or self._rows[0] != idx.generation:
-            rows = np.asarray([i for i, c in enumerate(idx.chunks) if c.kind == "summary"], dtype=np.int64)
+            # an entry's first chunk, as when the decline was fitted: what the paper is about
+            rows = np.asarray([i for i, c in enumerate(idx.chunks) if is_entry_head(c)], dtype=np.int64)
             self._rows = (idx.generation, rows)
         return self._rows[1]
 
