@@ -661,6 +661,30 @@ def test_what_is_opens_with_the_sentence_that_defines_the_name(settings):
     assert not re.split(r"\[\d+\]", other.answer)[0].endswith("finetuning approach that reduces memory")
 
 
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("What is a chain of thought?", "chain of thought"),
+        ("What is ensemble refinement in Med-PaLM 2?", "ensemble refinement"),
+        ("What are latent diffusion models?", "latent diffusion models"),
+        ("What is the minimum number of GPU hours a replication would take?", None),  # no short phrase
+        ("How does QLoRA save memory?", None),
+    ],
+)
+def test_what_is_knows_the_phrase_it_asks_about_when_it_is_no_name(question, subject):
+    """ "What is a chain of thought?" names nothing: the sentence that defines the phrase leads,
+    in the frames a paper defines things in, an appositive dash among them."""
+    from paperqa.answer.definitions import asked_subject, defines_subject
+
+    assert asked_subject(question) == subject
+    if subject == "chain of thought":
+        assert defines_subject(
+            "We explore how generating a chain of thought—a series of steps—helps", subject
+        )
+        assert defines_subject("a simple method called chain-of-thought prompting", subject)
+        assert not defines_subject("Chain of thought prompting improves arithmetic reasoning.", subject)
+
+
 def test_a_model_caught_in_a_loop_is_cut_where_it_repeats_itself(settings):
     """A small model at temperature 0 may write the same sentence until the token limit: the answer
     keeps each sentence once, then the papers' own sentences follow as usual."""

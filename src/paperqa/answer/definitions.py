@@ -39,6 +39,33 @@ def defines_a_name(text: str, terms: Sequence[Term]) -> bool:
     return any(t.named and _defines_re(t.token).search(text) for t in terms)
 
 
+# "What is a chain of thought?": the thing asked about when it is no name (then the question's
+# named terms say it); a phrase of a few words, up to a clause or a qualifier
+_SUBJECT_RE = re.compile(
+    r"^\s*what(?:\s+is|'s|\s+are)\s+(?:(?:an?|the)\s+)?(.+?)\s*(?:[?(,:]|$)", re.IGNORECASE
+)
+_QUALIFIER_RE = re.compile(r"\s+(?:in|and|for|that|which|of the|used|proposed)\s+.*$", re.IGNORECASE)
+_SUBJECT_WORDS = 4
+# and the frame an appositive defines it in: "a chain of thought—a series of intermediate steps"
+_APPOSITIVE = r"\s*[—–]\s*(an?|the)\b"
+
+
+def asked_subject(question: str) -> str | None:
+    """The phrase a "What is X?" question asks about ("chain of thought"), when short."""
+    m = _SUBJECT_RE.search(question)
+    if not m:
+        return None
+    phrase = _QUALIFIER_RE.sub("", m.group(1)).strip()
+    return phrase if phrase and len(phrase.split()) <= _SUBJECT_WORDS else None
+
+
+def defines_subject(text: str, subject: str) -> bool:
+    """The sentence defines the phrase asked about ("X is a", "X, which", "X—a", "we propose X")."""
+    n = re.escape(subject).replace(r"\ ", r"[\s-]+")
+    pattern = rf"\b{n}\b\S*?(?:{_DEFINES_BEFORE}|{_APPOSITIVE})|(?:{_DEFINES_AFTER})\b{n}\b"
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
 def asks_what_is(question: str) -> bool:
     return bool(_DEFINITION_Q_RE.search(question))
 
@@ -52,7 +79,12 @@ def definition_first(
         return picked
     paper = picked[0].source.paper.paper_id  # the lead paper stays the lead
     mine = [c for c in cands if c.source.paper.paper_id == paper and not c.zh]
-    lead = next((c for c in sorted(mine, key=lambda c: -c.rel) if defines_a_name(c.text, terms)), None)
+    subject = None if any(t.named for t in terms) else asked_subject(question)
+
+    def defines(c: Cand) -> bool:
+        return defines_subject(c.text, subject) if subject else defines_a_name(c.text, terms)
+
+    lead = next((c for c in sorted(mine, key=lambda c: -c.rel) if defines(c)), None)
     if lead is None:
         return picked
     rest = [c for c in picked if c is not lead]
