@@ -188,6 +188,11 @@ def test_two_known_names_joined_by_a_connector_are_not_one_unknown_name():
     assert unknown_names("Who proposed RLHF for InstructGPT?", known) == ()
     assert unknown_names("What is Tree of Thoughts?", known) == ("Tree of Thoughts",)
     assert unknown_names("How does RLHF for Orca-2 work?", known) == ("RLHF for Orca-2",)
+    # "on", "in", "for", "with" join two things, however they are spelled; "of" makes one name
+    both = {*vocab, "minerva", "gsm8k"}.__contains__
+    assert unknown_names("How does LLaMA compare with Minerva on GSM8k?", both) == ()
+    assert unknown_names("How does LLaMA compare with Minerva on GSM8k?", known) == ("Minerva on GSM8k",)
+    assert unknown_names("What is Tree of Thoughts?", both) == ("Tree of Thoughts",)
 
 
 def test_naming_a_listed_paper_holds_when_the_embedder_finds_the_question_far(monkeypatch, tmp_path):

@@ -180,11 +180,17 @@ def unknown_names(question: str, known: Callable[[str], bool]) -> tuple[str, ...
 
 def _named_parts(phrase: str) -> list[str]:
     """ "RLHF for InstructGPT" names two things, each known alone; "Tree of Thoughts" names one
-    (its words are ordinary ones, capitalised): a phrase splits at its connectors only when every
-    part is a name by its own spelling (an acronym, a capital inside, a digit)."""
+    (its words are ordinary ones, capitalised): a phrase splits at its connectors when every
+    part is a name by its own spelling (an acronym, a capital inside, a digit), and otherwise at
+    those that join two things rather than make one name ("Minerva on GSM8k": "of" makes names)."""
     parts = [p for p in CONNECTOR_RE.split(phrase) if p.strip()]
     spelled = all(any(_spelled_name(w) for w in p.split()) for p in parts)
-    return parts if len(parts) > 1 and spelled else [phrase]
+    if len(parts) > 1 and spelled:
+        return parts
+    return [p for p in _JOINING_RE.split(phrase) if p.strip()] or [phrase]
+
+
+_JOINING_RE = re.compile(r"\s+(?:for|in|on|with)\s+", re.IGNORECASE)
 
 
 def _spelled_name(word: str) -> bool:
