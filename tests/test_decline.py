@@ -193,6 +193,10 @@ def test_two_known_names_joined_by_a_connector_are_not_one_unknown_name():
     assert unknown_names("How does LLaMA compare with Minerva on GSM8k?", both) == ()
     assert unknown_names("How does LLaMA compare with Minerva on GSM8k?", known) == ("Minerva on GSM8k",)
     assert unknown_names("What is Tree of Thoughts?", both) == ("Tree of Thoughts",)
+    # a size measures something, it is no part of a name; a version is ("Llama 2")
+    sized = {*vocab, "celebahq", "celeba", "hq", "fid"}.__contains__
+    assert unknown_names("What FID did it reach on CelebA-HQ 256x256?", sized) == ()
+    assert unknown_names("How long is the context of Code Llama 2?", sized) == ("Code Llama 2",)
 
 
 def test_naming_a_listed_paper_holds_when_the_embedder_finds_the_question_far(monkeypatch, tmp_path):

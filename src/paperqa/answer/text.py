@@ -171,6 +171,7 @@ def generic_terms() -> frozenset[str]:
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-+_]*(?:\(\))?")
 # A short word inside a multi-word name: "Tree of Thoughts", "Retrieval for the Masses"
+_SIZE_RE = re.compile(r"\d+(?:\.\d+)?[x×]\d+(?:\.\d+)?", re.IGNORECASE)
 CONNECTOR_RE = re.compile(r"\s+(?:of|the|for|in|on|with)\s+", re.IGNORECASE)
 _PHRASE_NORM_RE = re.compile(r"[\s\-_‐‑–—/]+")
 
@@ -235,6 +236,8 @@ def named_phrases(question: str) -> list[str]:
         word = m.group().rstrip(".-+_")  # "the Transformer." ends a sentence, not the name
         low = word.lower()
         gap = question[last_end : m.start()]
+        if _SIZE_RE.fullmatch(word):
+            continue  # a size ("256x256") measures something, it is no part of a name
         if not any(c.isalpha() for c in word):
             if phrases and gap.strip() == "" and gap:
                 phrases[-1].append(word)  # a version: "Llama 2", "Gemini 1.5"
