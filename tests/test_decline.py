@@ -264,3 +264,12 @@ def test_a_name_late_in_a_long_summary_entry_is_known_found_and_cited_once(lib: 
     answer = lib.ask(question, record=False)
     assert not answer.declined, answer.answer
     assert "34%" in answer.answer and answer.citations[0].paper_id == "2210.03629"
+
+
+def test_a_phrase_is_mentioned_in_its_plural_too():
+    """ "bounding box" in a question is what a paper writes as "bounding boxes"; whole words still."""
+    from paperqa.answer.text import PhraseIndex
+
+    text = PhraseIndex(["conditioned on bounding boxes and semantic maps", "Code Llamas grazing"])
+    assert text.mentions("bounding box") and text.mentions("bounding boxes")
+    assert not text.mentions("bounding boxer") and not text.mentions("semantic map layout")

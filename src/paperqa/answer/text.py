@@ -200,10 +200,11 @@ class PhraseIndex:
         return n
 
     def mentions(self, phrase: str) -> bool:
-        key = _phrase_norm(phrase)
+        """The phrase, or its plural ("bounding box" in "bounding boxes"), as whole words."""
+        key = _phrase_norm(phrase).strip()
         return (
-            key.strip() != ""
-            and re.search(r"(?<![\w])" + re.escape(key.strip()) + r"(?![\w])", self._text) is not None
+            key != ""
+            and re.search(r"(?<![\w])" + re.escape(key) + r"(?:e?s)?(?![\w])", self._text) is not None
         )
 
 
