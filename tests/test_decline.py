@@ -197,6 +197,10 @@ def test_two_known_names_joined_by_a_connector_are_not_one_unknown_name():
     sized = {*vocab, "celebahq", "celeba", "hq", "fid"}.__contains__
     assert unknown_names("What FID did it reach on CelebA-HQ 256x256?", sized) == ()
     assert unknown_names("How long is the context of Code Llama 2?", sized) == ("Code Llama 2",)
+    # a part of a text is no name: "WSJ Section 23" is WSJ, "Appendix B of QLoRA" QLoRA
+    parts = {*vocab, "wsj", "qlora"}.__contains__
+    assert unknown_names("How did it do on parsing (WSJ Section 23)?", parts) == ()
+    assert unknown_names("What is in Appendix B of QLoRA?", parts) == ()
 
 
 def test_naming_a_listed_paper_holds_when_the_embedder_finds_the_question_far(monkeypatch, tmp_path):

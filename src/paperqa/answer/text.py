@@ -232,13 +232,18 @@ def named_phrases(question: str) -> list[str]:
     zh = detect_language(question) == "zh"
     generic = generic_terms()
     phrases: list[list[str]] = []
-    last_end = -2
+    last_end = label_end = -2
     for m in _NAME_RE.finditer(question):
         word = m.group().rstrip(".-+_")  # "the Transformer." ends a sentence, not the name
         low = word.lower()
         gap = question[last_end : m.start()]
         if _SIZE_RE.fullmatch(word):
             continue  # a size ("256x256") measures something, it is no part of a name
+        if low in _LABEL_WORDS and not word.isupper():  # "WSJ Section 23", "Appendix B": a part of a text
+            last_end, label_end = -2, m.end()
+            continue
+        if m.start() - label_end <= 1 and (word.isdigit() or (len(word) == 1 and word.isupper())):
+            continue  # the label's number or letter
         if not any(c.isalpha() for c in word):
             if phrases and gap.strip() == "" and gap:
                 phrases[-1].append(word)  # a version: "Llama 2", "Gemini 1.5"
