@@ -203,7 +203,7 @@ def load_chunks(path: Path) -> list[Chunk]:
 
 def check_chunks(chunks: list[Chunk]) -> None:
     if not chunks:
-        raise ValueError("Nothing to index: no chunks. Run `paperqa fetch` (or `paperqa add`) first.")
+        raise ValueError("Nothing to index: no chunks. Run `paperqa download` (or `paperqa add`) first.")
     dupes = [cid for cid, n in Counter(c.chunk_id for c in chunks).items() if n > 1]
     if dupes:
         raise ValueError(f"Duplicate chunk ids (first: {dupes[0]!r}); chunk ids must be unique.")

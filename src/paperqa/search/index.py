@@ -106,7 +106,7 @@ def open_index(settings: Settings, embedder_name: str | None = None) -> IndexBac
                     "set PAPERQA_INDEX=milvus, or build a FAISS one with `paperqa index`."
                 )
             raise IndexMissingError(
-                f"No index in {index_dir}. Build it with `paperqa index` (after `paperqa fetch` "
+                f"No index in {index_dir}. Build it with `paperqa index` (after `paperqa download` "
                 "has put the PDFs in place)."
             )
         path = index_dir / gen

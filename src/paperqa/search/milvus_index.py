@@ -133,7 +133,7 @@ def open_milvus_index(target: MilvusTarget, embedder_name: str | None = None) ->
     if live is None:
         raise IndexMissingError(
             f"No index in {target.label}. Build it with `paperqa index --backend milvus` "
-            "(or PAPERQA_INDEX set as now), after `paperqa fetch` has put the PDFs in place."
+            "(or PAPERQA_INDEX set as now), after `paperqa download` has put the PDFs in place."
         )
     manifest = read_manifest_of(target, live)
     if manifest is None:
