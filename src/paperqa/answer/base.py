@@ -73,16 +73,11 @@ class AnswerEngine(Protocol):
         ...
 
     def generate(
-        self,
-        question: str,
-        lang: str,
-        sources: Sequence[Source],
-        context: str = "",
-        context_weight: float = 0.0,
+        self, question: str, lang: str, sources: Sequence[Source], context: Context = NO_CONTEXT
     ) -> Iterator[str]:
         """Text deltas of the answer, citing sources as [n]; unknown numbers are dropped later.
-        `context`: a follow-up's previous question, its words counted at `context_weight` (an
-        LLM engine reads a condensed question instead and may ignore it)."""
+        `context`: what a follow-up leans on (an LLM engine reads a condensed question instead
+        and may ignore it)."""
         ...
 
 

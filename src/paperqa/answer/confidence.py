@@ -261,7 +261,7 @@ def decline_signals(
         coverage=confidence(topic, passages, catalog=catalog, params=params),
         unknown=unknown_names(topic, known) if known is not None else (),
         top_score=float(passages[0].score) if passages else 0.0,
-        body=any(p.zone == "body" for p in passages),
+        body=bool(body),
         similarity=max((p.similarity for p in body[: params.top_passages]), default=0.0),
         listed=names_a_listed_paper(topic, catalog),
         topic=on_topic(topic) if on_topic is not None else None,

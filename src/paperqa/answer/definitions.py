@@ -29,14 +29,14 @@ _DEFINES_AFTER = (
 )
 
 
-def _defines_re(name: str) -> re.Pattern[str]:
-    n = re.escape(name)
-    return re.compile(rf"\b{n}\b\S*?(?:{_DEFINES_BEFORE})|(?:{_DEFINES_AFTER})\b{n}\b", re.IGNORECASE)
+def _defines_re(name: str, before: str = _DEFINES_BEFORE) -> re.Pattern[str]:
+    """`name` (a regex) in a frame that defines it: one of `before` after it, or one before it."""
+    return re.compile(rf"\b{name}\b\S*?(?:{before})|(?:{_DEFINES_AFTER})\b{name}\b", re.IGNORECASE)
 
 
 def defines_a_name(text: str, terms: Sequence[Term]) -> bool:
     """The sentence says one of the question's names itself, in a frame that defines it."""
-    return any(t.named and _defines_re(t.token).search(text) for t in terms)
+    return any(t.named and _defines_re(re.escape(t.token)).search(text) for t in terms)
 
 
 # "What is a chain of thought?": the thing asked about when it is no name (then the question's
@@ -61,9 +61,8 @@ def asked_subject(question: str) -> str | None:
 
 def defines_subject(text: str, subject: str) -> bool:
     """The sentence defines the phrase asked about ("X is a", "X, which", "X—a", "we propose X")."""
-    n = re.escape(subject).replace(r"\ ", r"[\s-]+")
-    pattern = rf"\b{n}\b\S*?(?:{_DEFINES_BEFORE}|{_APPOSITIVE})|(?:{_DEFINES_AFTER})\b{n}\b"
-    return re.search(pattern, text, re.IGNORECASE) is not None
+    name = re.escape(subject).replace(r"\ ", r"[\s-]+")  # "chain of thought" is "chain-of-thought"
+    return _defines_re(name, f"{_DEFINES_BEFORE}|{_APPOSITIVE}").search(text) is not None
 
 
 def asks_what_is(question: str) -> bool:
