@@ -888,3 +888,26 @@ def test_a_lettered_appendix_ends_a_sentence_and_an_initial_does_not():
         "Double Quantization We introduce DQ.",
         "Written by A. B. Jones.",
     ]
+
+
+def test_the_highlighted_quote_is_the_sentence_the_answer_states_first_with_its_citation():
+    """A passage across two pages, the answer stating a long sentence of page 7 first and a short
+    one of page 8 after it: the citation's quote (what the reader's page view opens and highlights)
+    is the one stated first; a paraphrase that states no sentence whole gets the closest one."""
+    from paperqa.answer.base import Sentence, Source
+    from paperqa.answer.citations import build_citations
+
+    long7 = "We apply dropout to the output of each sub-layer, before it is added to the sub-layer input."
+    short8 = "For the base model, we use a rate of 0.1."
+    other = "Label smoothing hurts perplexity but improves accuracy and BLEU score."
+    passage = qlora_passages()[0]
+    src = Source(1, passage, QLORA, (Sentence(other, 7), Sentence(long7, 7), Sentence(short8, 8)))
+    stated = "The authors apply dropout to the output of each sub-layer, before it is added to the sub-layer input [1]. For the base model, they use a rate of 0.1 [1]."
+    (cited,) = build_citations([src], [1], stated, "Where is dropout applied, and at what rate?", no_pdf)
+    assert cited.quote is not None and cited.quote.text == long7 and cited.quote.page == 7
+    zh = f"论文原文写道：“{short8}”[1]；“{long7}”[1]。"
+    (cited,) = build_citations([src], [1], zh, "dropout 率是多少？", no_pdf)
+    assert cited.quote.text == short8 and cited.quote.page == 8  # the first quoted of one sentence
+    paraphrase = "Smoothing the labels costs perplexity yet raises BLEU [1]."
+    (cited,) = build_citations([src], [1], paraphrase, "What does label smoothing do?", no_pdf)
+    assert cited.quote.text == other

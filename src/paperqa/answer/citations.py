@@ -6,8 +6,9 @@ hand out, so a model cannot cite a paper it never saw. Markers are renumbered in
 use, while streaming, so the deltas a user sees are the final text.
 
 Quotes are never taken from the model: a quote is a sentence of the cited source that stands
-verbatim in the page text (see `text.verbatim_in` for what verbatim means), chosen as the one
-closest to what the answer said with that citation. A source with no such sentence gets no quote.
+verbatim in the page text (see `text.verbatim_in` for what verbatim means): the first one the
+answer states whole with that citation (the extractive engine's lead), else the one closest to
+what it said (a model's paraphrase). A source with no such sentence gets no quote.
 """
 
 from __future__ import annotations
@@ -237,26 +238,43 @@ def _good_quote(s: Sentence) -> bool:
     return s.page is not None and len(collapse_ws(s.text)) >= 20
 
 
-def pick_quote(source: Source, said: str) -> Quote | None:
-    """The verbatim sentence of the source closest to what the answer said with its citation."""
+def pick_quote(source: Source, said: str | Sequence[str]) -> Quote | None:
+    """The verbatim sentence of the source that the answer states first with its citation; when it
+    states none whole (a model's paraphrase), the one closest to what it said."""
     candidates = [s for s in source.sentences if _good_quote(s)]
     if not candidates:
         return None
+    parts = [said] if isinstance(said, str) else list(said)
+    best = _stated_first(candidates, parts) or _closest(candidates, " ".join(parts))
+    return Quote(text=clip_quote(best.text), page=int(best.page or 0), verbatim=True)
+
+
+def _stated_first(candidates: list[Sentence], parts: list[str]) -> Sentence | None:
+    """The first candidate whose every word a part of the answer says, parts in the answer's order
+    (within a part, the one quoted first: a Chinese answer chains its quotes in one sentence)."""
+    for part in parts:
+        words, at = stems(part), collapse_ws(part)
+        whole = [s for s in candidates if (have := stems(s.text)) and have <= words]
+        if whole:
+            return min(whole, key=lambda s: at.find(collapse_ws(s.text)) % (len(at) + 1))
+    return None
+
+
+def _closest(candidates: list[Sentence], said: str) -> Sentence:
     want = stems(said)
 
     def score(s: Sentence) -> float:
         have = stems(s.text)
         return len(have & want) / (len(have) ** 0.5 + 1.0)
 
-    best = max(candidates, key=score)  # first of equals: earlier sentences win ties
-    return Quote(text=clip_quote(best.text), page=int(best.page or 0), verbatim=True)
+    return max(candidates, key=score)  # first of equals: earlier sentences win ties
 
 
-def _said_with(answer: str, number: int) -> str:
-    """The answer's sentences that carry citation [number]."""
+def _said_with(answer: str, number: int) -> list[str]:
+    """The answer's sentences that carry citation [number], in order (the whole answer if none)."""
     tag = f"[{number}]"
     parts = [answer[a:b] for a, b in sentence_spans(answer) if tag in answer[a:b]]
-    return " ".join(parts) or answer
+    return parts or [answer]
 
 
 def build_citations(
@@ -267,7 +285,7 @@ def build_citations(
     for new, old in enumerate(order, 1):
         src = sources[old - 1]
         p, paper = src.passage, src.paper
-        quote = pick_quote(src, _said_with(answer, new) + " " + question)
+        quote = pick_quote(src, [*_said_with(answer, new), question])
         out.append(_citation(new, src, p, paper, quote, pdf_path))
     return tuple(out)
 
