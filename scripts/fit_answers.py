@@ -31,6 +31,7 @@ GRID: dict[str, tuple[float, ...]] = {
     "en_sentences": (2, 3, 4, 5, 6, 7, 8, 10),  # a paragraph at most: 12 reads as a page
     "zh_paper_sentences": (1, 2, 3, 4, 5, 6, 8, 10),  # the same cap as English: 10 of the paper's sentences
     "zh_summary_sentences": (1, 2, 3),
+    "en_summary_sentences": (1, 2, 3, 4, 6, 10),  # list lines in an English answer
     "zh_summary_min_share": (0.4, 0.6, 0.8),
     "second_paper_share": (0.0, 0.5, 0.8, 1.01),
     "min_rel": (0.05, 0.15, 0.3),

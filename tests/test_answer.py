@@ -911,3 +911,24 @@ def test_the_highlighted_quote_is_the_sentence_the_answer_states_first_with_its_
     paraphrase = "Smoothing the labels costs perplexity yet raises BLEU [1]."
     (cited,) = build_citations([src], [1], paraphrase, "What does label smoothing do?", no_pdf)
     assert cited.quote.text == other
+
+
+def test_an_english_answer_shows_a_list_lead_in_with_its_numbered_items_once(settings):
+    """A reading-list line ending in a colon ("QLoRA 引入了几项创新：") is shown with the numbered
+    items after it, as a Chinese answer shows it, and an item is not quoted a second time on its own."""
+    text = (
+        "QLoRA 引入了几项创新，以节省显存 memory：\n1. 4-bit NormalFloat（NF4）数据类型；\n"
+        "2. 双重量化 double quantization，量化量化常数；\n3. 分页优化器 paged optimizers，管理显存峰值。\n"
+        "作者还训练了 Guanaco 模型。"
+    )
+    entry = replace(QLORA_SUMMARY, text=text)
+    paper = replace(QLORA, summaries=(entry,))
+    passage = replace(summary_passage(paper, 0), text=text)
+    cat = Catalog(items=(paper,), mentions=(), source_hash="t", papers_file=Path("p.toml"), list_files=())
+    ans = ask(
+        "How does QLoRA save memory with double quantization?", settings, passages=[passage], catalog=cat
+    )
+    body = ans.answer
+    assert "memory：1. 4-bit NormalFloat（NF4）数据类型；2. 双重量化" in body
+    assert body.count("双重量化") == 1 and body.count("paged optimizers") == 1
+    assert_quotes_verbatim(ans)

@@ -20,17 +20,18 @@ from .base import NO_CONTEXT, Context, PaperLookup, Source, paper_for, short_nam
 from .definitions import definition_first
 from .naming import card_line, named, note_zh, titled
 from .sentences import (
-    LIST_ITEM_RE,
     LIST_Q_RE,
     LOWER_FIRST,
     Cand,
     SentenceParams,
     candidates,
+    items_of,
     mmr,
     name_stems,
     score_sentences,
     top_sentences,
     with_named_papers,
+    without_items_shown,
 )
 from .text import Term, collapse_ws, question_terms, term_matches, tidy
 
@@ -122,11 +123,12 @@ class ExtractiveEngine:
         return cands, terms, list_q
 
     def _compose_en(self, cands: list[Cand], terms: Sequence[Term], question: str) -> list[str]:
-        picked = mmr(cands, self.params.en_sentences, self.mmr_lambda, self.params)
+        prm = self.params
+        picked = mmr(cands, prm.en_sentences, self.mmr_lambda, prm, max_summary=prm.en_summary_sentences)
         picked = with_named_papers(
             _lead_paper_first(picked, cands, self.params.second_paper_share), cands, terms
         )
-        picked = definition_first(picked, cands, terms, question)
+        picked = without_items_shown(definition_first(picked, cands, terms, question))
         out: list[str] = []
         seen_papers: list[str] = []
         for c in _grouped(picked):
@@ -137,7 +139,7 @@ class ExtractiveEngine:
                 quoted = any(not p.zh and p.source.paper.paper_id == pid for p in picked)
                 name = named(c, True) if quoted else titled(c)
                 lead = f"The reading list's summary of {name} says: " if pid not in seen_papers else ""
-                out.append(_cite(f"{lead}“{collapse_ws(c.text)}”", c))
+                out.append(_cite(f"{lead}“{_display_zh(c)}”", c))
             elif pid not in seen_papers:
                 out.append(_cite(_lead_en(c, body, first=not seen_papers), c))
             else:
@@ -216,10 +218,12 @@ def _compose_zh(
     order = order[:1] + [pid for pid in order[1:2] if best[pid] >= prm.second_paper_share * first_best]
     out: list[str] = []
     for n, pid in enumerate(order):
-        mine_zh = top_sentences(
-            [c for c in zh if c.source.paper.paper_id == pid],
-            prm.zh_summary_sentences if n == 0 else 1,
-            prm.zh_summary_min_share,
+        mine_zh = without_items_shown(
+            top_sentences(
+                [c for c in zh if c.source.paper.paper_id == pid],
+                prm.zh_summary_sentences if n == 0 else 1,
+                prm.zh_summary_min_share,
+            )
         )
         mine_en = [c for c in picked_en if c.source.paper.paper_id == pid][
             : prm.zh_paper_sentences if n == 0 else 1
@@ -339,15 +343,8 @@ def _display(text: str) -> str:
 def _display_zh(c: Cand) -> str:
     """A summary sentence; a lead-in ending in a colon brings its numbered items along."""
     text = collapse_ws(c.text)
-    if text.endswith(("：", ":")):
-        items = []
-        for s in c.source.sentences[c.index + 1 : c.index + 5]:
-            if not LIST_ITEM_RE.match(s.text):
-                break
-            items.append(collapse_ws(s.text).rstrip("；;。"))
-        if items:
-            text += "；".join(items) + "。"
-    return text
+    items = [collapse_ws(c.source.sentences[i].text).rstrip("；;。") for i in items_of(c)]
+    return text + "；".join(items) + "。" if items else text
 
 
 def _rewrite_we(body: str) -> str:

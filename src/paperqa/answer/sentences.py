@@ -28,7 +28,7 @@ from .kinds import (
     states_a_number,
 )
 from .quotable import printed_output, quotable
-from .text import Term, lite_stem, stems, term_matches, word_set
+from .text import Term, collapse_ws, lite_stem, stems, term_matches, word_set
 
 LOWER_FIRST = word_set(
     """The This These That Those It Its In To A An For By With Since Because However Therefore
@@ -144,6 +144,9 @@ class SentenceParams:
     zh_summary_sentences: int = 2  # reading-list lines leading a Chinese answer
     # ... each scoring at least this share of the best line (the lists mix facts with analogies)
     zh_summary_min_share: float = 0.4
+    # reading-list lines in an English answer: Chinese lines an English reader skims, and a
+    # paper known only by its list entry has a dozen of them, analogies among the facts
+    en_summary_sentences: int = 10
     second_paper_share: float = 0.0  # a second paper joins a Chinese answer when its best sentence
     # scores at least this share of the first paper's best
     # after the first sentence, the bonus for stating question words no picked sentence states
@@ -310,8 +313,11 @@ def similarity(a: Cand, b: Cand) -> float:
     return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
 
 
-def mmr(cands: list[Cand], k: int, lam: float, params: SentenceParams) -> list[Cand]:
-    """Relevant and not repeating each other; weak sentences are left out rather than padded in."""
+def mmr(
+    cands: list[Cand], k: int, lam: float, params: SentenceParams, max_summary: int | None = None
+) -> list[Cand]:
+    """Relevant and not repeating each other; weak sentences are left out rather than padded in;
+    at most `max_summary` reading-list lines (None: no cap)."""
     if not cands:
         return []
     top = max(c.rel for c in cands)
@@ -337,6 +343,8 @@ def mmr(cands: list[Cand], k: int, lam: float, params: SentenceParams) -> list[C
             break
         picked.append(best)
         pool.remove(best)
+        if max_summary is not None and sum(c.zh for c in picked) >= max_summary:
+            pool = [c for c in pool if not c.zh]
     return picked
 
 
@@ -370,3 +378,21 @@ def top_sentences(cands: list[Cand], k: int, min_share: float = 0.0) -> list[Can
     best = ranked[0].rel
     ranked = [c for c in ranked if c.rel >= min_share * best] if best > 0 else ranked[:1]
     return sorted(ranked, key=lambda c: (c.source.number, c.index))
+
+
+def items_of(c: Cand) -> range:
+    """The numbered items (sentence indices) that follow a summary lead-in ending in a colon."""
+    if not collapse_ws(c.text).endswith(("：", ":")):
+        return range(0)
+    end = c.index + 1
+    while end < min(c.index + 5, len(c.source.sentences)) and LIST_ITEM_RE.match(
+        c.source.sentences[end].text
+    ):
+        end += 1
+    return range(c.index + 1, end)
+
+
+def without_items_shown(picked: list[Cand]) -> list[Cand]:
+    """Drop a summary line that a picked lead-in already brings along as one of its items."""
+    shown = {(id(c.source), i) for c in picked if c.zh for i in items_of(c)}
+    return [c for c in picked if not (c.zh and (id(c.source), c.index) in shown)]
