@@ -125,9 +125,7 @@ class ExtractiveEngine:
     def _compose_en(self, cands: list[Cand], terms: Sequence[Term], question: str) -> list[str]:
         prm = self.params
         picked = mmr(cands, prm.en_sentences, self.mmr_lambda, prm, max_summary=prm.en_summary_sentences)
-        picked = with_named_papers(
-            _lead_paper_first(picked, cands, self.params.second_paper_share), cands, terms
-        )
+        picked = with_named_papers(_lead_paper_first(picked, cands, prm.second_paper_share), cands, terms)
         picked = without_items_shown(definition_first(picked, cands, terms, question))
         out: list[str] = []
         seen_papers: list[str] = []

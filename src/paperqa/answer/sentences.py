@@ -384,10 +384,8 @@ def items_of(c: Cand) -> range:
     """The numbered items (sentence indices) that follow a summary lead-in ending in a colon."""
     if not collapse_ws(c.text).endswith(("：", ":")):
         return range(0)
-    end = c.index + 1
-    while end < min(c.index + 5, len(c.source.sentences)) and LIST_ITEM_RE.match(
-        c.source.sentences[end].text
-    ):
+    end, stop = c.index + 1, min(c.index + 5, len(c.source.sentences))
+    while end < stop and LIST_ITEM_RE.match(c.source.sentences[end].text):
         end += 1
     return range(c.index + 1, end)
 
