@@ -180,7 +180,7 @@ def llama_before_after(home: Path, n: int) -> list[dict]:
     rows: dict[str, list[dict]] = {name: [] for name in engines}
     questions = pick_questions(n)
     for i, q in enumerate(questions):
-        passages = lib.search(q.q, k=settings.k)
+        passages = lib.search(q.q, k=lib.k)
         order = list(engines) if i % 2 == 0 else list(reversed(engines))
         for name in order:
             a = answer(

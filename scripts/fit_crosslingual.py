@@ -59,11 +59,11 @@ def main() -> int:
         # the borrowed words also search (a keyword list of the fusion): retrieve with them
         ctx = replace(context, neighbours=expand)
         rows = [
-            (q, pipeline.search(ctx, pipeline.candidates(ctx, clean_question(q.q)), lib.settings.k))
+            (q, pipeline.search(ctx, pipeline.candidates(ctx, clean_question(q.q)), lib.k))
             for q in questions
             if q.split == half
         ]
-        return score(lib, rows, sentence_params, neighbours=expand)
+        return score(lib, rows, sentence_params, lib.k, neighbours=expand)
 
     grid = [replace(current, top=t, min_cos=m) for t in TOPS for m in (MIN_COS if t else MIN_COS[:1])]
     results = [(p, measure(p, "tune")) for p in grid]

@@ -39,7 +39,7 @@ from paperqa.search.retrieve import search_query
 def collect(lib: Library, questions):
     rows = []
     for q in questions:
-        passages = lib.search(q.q, k=lib.settings.k)
+        passages = lib.search(q.q, k=lib.k)
         topic = search_query(clean_question(q.q) or q.q)
         sig = decline_signals(
             topic, passages, catalog=lib.catalog, known=lib.known_term, on_topic=lib.on_topic

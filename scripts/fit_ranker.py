@@ -106,6 +106,7 @@ def main() -> int:
         model = fit_logistic(x, y, c)
         params = RankerParams(
             depth=args.depth,
+            k=RankerParams.load().k,  # fitted on the answers (fit_answers.py), kept
             names=feature_names(),
             **model,
             fitted_on={

@@ -40,7 +40,7 @@ def collect(lib: Library, questions, engine: ExtractiveEngine):
         if not q.expect or not q.nuggets or q.kind != "single":
             continue
         lang = detect_language(q.q)
-        passages = lib.search(q.q, k=lib.settings.k)
+        passages = lib.search(q.q, k=lib.k)
         sources = make_sources(engine.select(q.q, lang, passages, lib.catalog), lib.catalog, lib.page_text)
         cands, terms, _ = engine.scored(q.q, lang, sources)
         if not cands:

@@ -291,12 +291,13 @@ def test_declined_shows_the_engines_own_explanation_whatever_words_it_uses(ui: M
 
 
 class FakeLibrary:
-    """What the chat uses of a Library: ask_stream, pdf_path, catalog.find, settings."""
+    """What the chat uses of a Library: ask_stream, pdf_path, catalog.find, settings, k."""
 
     def __init__(self, home: Path, items: list[Any] | None = None, error: Exception | None = None):
         self.settings = SimpleNamespace(
-            home=home, pdf_dir=home / "corpus" / "pdfs", engine="extractive", k=6, host="127.0.0.1", port=0
+            home=home, pdf_dir=home / "corpus" / "pdfs", engine="extractive", host="127.0.0.1", port=0
         )
+        self.k = 6
         self.catalog = SimpleNamespace(items=(PAPER,), papers=[PAPER], find=find)
         self.items = items if items is not None else ["QLoRA ", "quantizes [1].", answer()]
         self.error = error

@@ -916,9 +916,7 @@ def build_app(lib: Library, *, concurrency: int = ASK_CONCURRENCY) -> gr.Blocks:
                             label="Answer engine",
                             info="extractive: no LLM; llama: local GGUF; openai: OpenAI-compatible server",
                         )
-                        k = gr.Slider(
-                            1, MAX_K, value=min(max(settings.k, 1), MAX_K), step=1, label="Sources (k)"
-                        )
+                        k = gr.Slider(1, MAX_K, value=min(max(lib.k, 1), MAX_K), step=1, label="Sources (k)")
                         papers = gr.Dropdown(
                             choices=paper_choices(items),
                             value=[],

@@ -100,6 +100,11 @@ class Library:
     def _stage_params(self) -> tuple[FusionParams, RankerParams]:
         return FusionParams.load(), RankerParams.load()  # the fused first stage, the second
 
+    @property
+    def k(self) -> int:  # passages a question reads: PAPERQA_K (or -k) when set, else the fitted number
+        pipeline.check_k(self.settings.k, "PAPERQA_K")
+        return self.settings.k or self._stage_params[1].k
+
     def search_context(self) -> pipeline.SearchContext:
         """What a search reads (index, embedder, fitted stages, ...): a fit swaps one part."""
         fields = (self.index, self.embedder, self.catalog, *self._stage_params, self.name_linker)
@@ -115,10 +120,9 @@ class Library:
     def search(
         self, question: str, k: int | None = None, papers: list[str] | None = None, mode: str = "fused"
     ):
-        """The best `k` passages for a question (English or Chinese; default `settings.k`). mode:
-        "fused" (the product: fusion, then the fitted second stage), "fused-only", or "dense" /
-        "bm25" alone (measurement)."""
-        k = self.settings.k if k is None else k
+        """The best `k` passages for a question (default `self.k`). mode: "fused" (the product: fusion,
+        then the fitted second stage), "fused-only", or "dense" / "bm25" alone (measurement)."""
+        k = self.k if k is None else k
         pipeline.check_k(k)
         return pipeline.search(self.search_context(), self.candidates(question, papers), k, mode)
 
@@ -126,8 +130,7 @@ class Library:
         return page_text(self.settings, paper_id, page)
 
     def ask(self, question: str, engine: str | None = None, k: int | None = None, **kw: Any):
-        """An Answer with citations; declines when the reading list does not cover the question.
-        `papers`, `record` and `history` as in `ask_stream`."""
+        """An Answer with citations, or a decline when the list does not cover it (options: `ask_stream`)."""
         *_, final = self.ask_stream(question, engine=engine, k=k, **kw)
         return final
 
@@ -144,13 +147,11 @@ class Library:
         `settings.history` is on; `record=False` for measurement). `history`: the conversation so
         far, oldest first (`Turn`s, (question, Answer) pairs or Answers); a follow-up is read against it."""
         pipeline.check_k(k)
-        pipeline.check_k(self.settings.k, "PAPERQA_K")
         ctx = _ask_context(self, engine, record)
-        yield from ask_stream(ctx, question, k or self.settings.k, papers, history)
+        yield from ask_stream(ctx, question, k or self.k, papers, history)
 
     def resolve(self, question: str, history: Sequence[Any], engine: str | None = None):
-        """How `question` reads after `history` (a `Resolution`): the previous turn's paper written
-        in (no LLM), or condensed by the LLM engine."""
+        """How `question` reads after `history` (a `Resolution`): the last paper written in, or LLM-condensed."""
         condense = getattr(self.engine(engine), "complete", None)
         known, linker = self.known_term, self.name_linker
         return resolve(question, history, linker=linker, catalog=self.catalog, known=known, condense=condense)
@@ -176,8 +177,7 @@ class Library:
     def evaluate(
         self, questions_file: Path | list[Path], answers: bool = False, engine=None, k=None, mode="fused"
     ):
-        """Metrics over one or more question files (summaries per language and per split); `k`
-        passages retrieved per question (default `settings.k`), for the ranks and the answers alike."""
+        """Metrics over question files (per language and split), from `k` passages a question (`self.k`)."""
         ask = (lambda q: self.ask(q, engine=engine, k=k, record=False)) if answers else None
         search = lambda q: self.search(q, k=k, mode=mode)  # noqa: E731
         return evaluation.evaluate_files(questions_file, search, ask)

@@ -60,7 +60,9 @@ class Settings:
     index: str = "faiss"
     # answers
     engine: str = "extractive"  # extractive | llama | openai
-    k: int = 12  # passages retrieved for a question: what `search` lists and what an answer reads
+    # passages retrieved for a question: what `search` lists and what an answer reads; None: the
+    # number fitted on the tuning half's answers (search/ranker_params.json "k", fit_answers.py)
+    k: int | None = None
     # None: decline by the fitted model (answer/decline_params.json, scripts/fit_decline.py);
     # a number: decline when the question's term coverage is under it (the plain rule)
     min_confidence: float | None = None

@@ -47,7 +47,11 @@ EngineOpt = Annotated[str | None, typer.Option("--engine", help=" | ".join(ENGIN
 
 KOpt = Annotated[
     int | None,
-    typer.Option("-k", min=1, help="Passages retrieved for a question (1 or more; default PAPERQA_K)."),
+    typer.Option(
+        "-k",
+        min=1,
+        help="Passages retrieved for a question (1 or more; default PAPERQA_K, else the fitted number).",
+    ),
 ]
 PapersOpt = Annotated[str | None, typer.Option("--papers", help="Restrict to these ids, comma-separated.")]
 

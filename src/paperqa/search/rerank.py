@@ -100,6 +100,9 @@ class RankerParams:
     """A logistic model over `feature_names()`; `weights` empty means "keep the fused order"."""
 
     depth: int = 30  # fused candidates re-scored (the rest keep their fused order after them)
+    # passages a search returns unless asked for another number (`Settings.k`): what an answer
+    # reads, fitted on the answers by scripts/fit_answers.py, not by the ranker's own fit
+    k: int = 12
     names: tuple[str, ...] = ()
     mean: tuple[float, ...] = ()
     scale: tuple[float, ...] = ()
@@ -113,7 +116,8 @@ class RankerParams:
             return cls()
         params = load_params(cls, path)
         if params.weights and params.names != feature_names():
-            return cls()  # written for other features: fall back to the fused order, never guess
+            # written for other features: fall back to the fused order, never guess (k is no weight)
+            return cls(k=params.k)
         return params
 
     def save(self, path: Path = PARAMS_FILE) -> None:
