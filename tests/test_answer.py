@@ -932,3 +932,28 @@ def test_an_english_answer_shows_a_list_lead_in_with_its_numbered_items_once(set
     assert "memory：1. 4-bit NormalFloat（NF4）数据类型；2. 双重量化" in body
     assert body.count("双重量化") == 1 and body.count("paged optimizers") == 1
     assert_quotes_verbatim(ans)
+
+
+def test_what_is_opens_with_the_papers_first_definition_not_a_later_variant(settings):
+    """A paper defines its method where it introduces it; a later section that proposes a variant
+    ("we propose sharded QLoRA, whose ...") frames the name the same way but does not say what it is."""
+    from test_answer_data import chunk
+
+    variant = (
+        "We extend QLORA to many devices: we propose sharded QLORA, whose memory footprint per "
+        "device is smaller than QLORA by a factor proportional to the number of devices."
+    )
+    later = replace(
+        chunk(QLORA, 5, "Double Quantization We", "additional memory savings.", 1, "3.3 Extension"),
+        chunk_id=f"{QLORA_ID}:paper:9:0",
+        text=variant,
+        page_start=9,
+        page_end=9,
+    )
+    first = chunk(
+        QLORA, 1, "We present QLORA", "(c) Paged Optimizers to manage memory spikes.", 2, "Abstract"
+    )
+    pages = lambda pid, page: variant if (pid, page) == (QLORA_ID, 9) else page_text(pid, page)  # noqa: E731
+    ans = ask("What is QLoRA?", settings, passages=[later, first], page_text=pages)
+    lead = re.split(r"\[\d+\]", ans.answer)[0]
+    assert "an efficient finetuning approach" in lead and "sharded" not in lead, ans.answer

@@ -72,8 +72,9 @@ def asks_what_is(question: str) -> bool:
 def definition_first(
     picked: list[Cand], cands: Sequence[Cand], terms: Sequence[Term], question: str
 ) -> list[Cand]:
-    """ "What is X?" is answered by the sentence that defines X: the best-scored one of the lead
-    paper that does leads, picked or not (it then takes the last place's turn); the rest follow."""
+    """ "What is X?" is answered by the sentence that defines X: the lead paper's first one (a paper
+    defines its method where it introduces it; a later "we propose block-sparse X" is a variant),
+    the best-scored on that page, leads, picked or not (taking the last place's turn); the rest follow."""
     if not picked or not asks_what_is(question):
         return picked
     paper = picked[0].source.paper.paper_id  # the lead paper stays the lead
@@ -83,7 +84,7 @@ def definition_first(
     def defines(c: Cand) -> bool:
         return defines_subject(c.text, subject) if subject else defines_a_name(c.text, terms)
 
-    lead = next((c for c in sorted(mine, key=lambda c: -c.rel) if defines(c)), None)
+    lead = next((c for c in sorted(mine, key=lambda c: (c.page or 0, -c.rel)) if defines(c)), None)
     if lead is None:
         return picked
     rest = [c for c in picked if c is not lead]
